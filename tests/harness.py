@@ -1,0 +1,69 @@
+"""Run Meltano the way operators do, but isolated: own warehouse file, own state, emulator URLs.
+
+Every end-to-end test goes through :func:`meltano` so that runs never touch the demo's
+``output/warehouse.duckdb`` or the project's ``.meltano/meltano.db`` state.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+MELTANO = str(Path(sys.executable).with_name("meltano"))
+
+
+@dataclass
+class MeltanoSandbox:
+    """One isolated Meltano context: a warehouse file and a state store in a temp folder."""
+
+    root: Path
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "MELTANO_ENVIRONMENT": "dev",
+                "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+                "MELTANO_STATE_BACKEND_URI": f"file://{self.root / 'state'}",
+                "TARGET_WAREHOUSE_FILEPATH": str(self.warehouse_path),
+                "NO_COLOR": "1",
+            }
+        )
+        env.update(extra or {})
+        return env
+
+    def run(
+        self, *args: str, env: Mapping[str, str] | None = None, check: bool = True, timeout: float = 900
+    ) -> subprocess.CompletedProcess[str]:
+        """``meltano <args>`` in the project root; raises with the log tail when it fails and check is on."""
+        result = subprocess.run(
+            [MELTANO, *args],
+            cwd=PROJECT_ROOT,
+            env=self.env(env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
+            msg = f"meltano {' '.join(args)} exited {result.returncode}:\n{tail}"
+            raise AssertionError(msg)
+        return result
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Rows of a query against this sandbox's warehouse (read-only connection)."""
+        with duckdb.connect(str(self.warehouse_path), read_only=True) as con:
+            return con.execute(sql, params or []).fetchall()
