@@ -1,0 +1,149 @@
+"""One sink per stream: records are encoded once to NDJSON bytes, loaded by DuckDB per batch."""
+
+from __future__ import annotations
+
+import re
+import sys
+from decimal import Decimal
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import simplejson
+from singer_sdk.helpers.capabilities import TargetLoadMethods
+from singer_sdk.sinks import BatchSink
+
+from target_warehouse.types import column_type, is_decimal
+from target_warehouse.warehouse import TableRef, WarehouseError
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    from typing_extensions import override
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from singer_sdk.helpers.conform import DatetimeErrorTreatmentEnum
+
+    from target_warehouse.target import TargetWarehouse
+
+_UNSAFE = re.compile(r"[^0-9A-Za-z_]")
+
+
+def table_name(stream_name: str) -> str:
+    """A safe, readable identifier for a stream: ``public-users`` → ``public_users``."""
+    name = _UNSAFE.sub("_", stream_name) or "_"
+    return f"_{name}" if name[0].isdigit() else name
+
+
+def _encode_default(value: Any) -> Any:
+    """orjson fallback: the Singer readers parse every JSON float as Decimal.
+
+    Emitting it as a raw JSON number keeps nested numbers numbers (a JSON column must not turn
+    ``1.5`` into ``"1.5"``); DECIMAL columns are turned into strings before encoding, see
+    :meth:`WarehouseSink.process_record`.
+    """
+    if isinstance(value, Decimal):
+        return orjson.Fragment(str(value))
+    raise TypeError(type(value).__name__)
+
+
+def encode(record: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(record, default=_encode_default)
+    except TypeError:
+        # orjson refuses integers beyond 64 bits; simplejson (an SDK dependency) writes them verbatim.
+        return simplejson.dumps(record, use_decimal=True, default=str, separators=(",", ":")).encode()
+
+
+class WarehouseSink(BatchSink):
+    """Buffers a batch as encoded lines, deduplicated by key (the last occurrence wins)."""
+
+    #: Larger batches amortise DuckDB's per-statement cost; 50k lines of ~1 kB is ~50 MB of buffer.
+    MAX_SIZE_DEFAULT = 50_000
+
+    def __init__(
+        self,
+        target: TargetWarehouse,
+        stream_name: str,
+        schema: dict[str, Any],
+        key_properties: Sequence[str] | None,
+    ) -> None:
+        super().__init__(target, stream_name, schema, key_properties)
+        self.warehouse = target.warehouse
+        self.table = TableRef(target.schema_name, table_name(stream_name))
+        self.column_types = {name: column_type(prop) for name, prop in self.schema["properties"].items()}
+        missing = [key for key in self.key_properties if key not in self.column_types]
+        if missing:
+            msg = f"stream '{stream_name}': key properties {missing} are not in its schema"
+            raise WarehouseError(msg)
+        self._decimal_columns = [name for name, sql_type in self.column_types.items() if is_decimal(sql_type)]
+        method = self.config.get("load_method", TargetLoadMethods.UPSERT)
+        self._overwrite = method == TargetLoadMethods.OVERWRITE
+        self._dedupe = bool(self.key_properties) and method != TargetLoadMethods.APPEND_ONLY
+
+    @cached_property
+    @override
+    def validate_schema(self) -> bool:
+        """Off unless asked: JSON Schema validation costs about half of the target's CPU (notes §8)."""
+        return bool(self.config.get("validate_records", False))
+
+    @override
+    def setup(self) -> None:
+        self.warehouse.prepare(self.table, self.column_types, self.key_properties)
+
+    @override
+    def _parse_timestamps_in_record(
+        self, record: dict[str, Any], schema: dict[str, Any], treatment: DatetimeErrorTreatmentEnum
+    ) -> None:
+        """Leave ISO-8601 strings alone: DuckDB casts them to TIMESTAMPTZ/DATE/TIME for the whole batch."""
+
+    @override
+    def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
+        for name in self._decimal_columns:
+            value = record.get(name)
+            if value is not None and not isinstance(value, str):
+                # A string keeps every digit; a JSON number would pass through a double in read_json.
+                record[name] = str(value)
+        line = encode(record)
+        if not self._dedupe:
+            context.setdefault("lines", []).append(line)
+            return
+        lines: dict[Any, bytes] = context.setdefault("lines", {})
+        key = tuple(record[k] for k in self.key_properties)
+        try:
+            replaced = key in lines
+        except TypeError:  # an unhashable (object/array) key value
+            key = encode({"key": list(key)})
+            replaced = key in lines
+        if replaced:
+            del lines[key]  # re-insert so the dict keeps arrival order of the surviving rows
+            self.tally_duplicate_merged()
+        lines[key] = line
+
+    @override
+    def process_batch(self, context: dict[str, Any]) -> None:
+        lines = context.get("lines")
+        if not lines:
+            return
+        rows = list(lines.values()) if isinstance(lines, dict) else lines
+        path = self.warehouse.staging_file()
+        path.write_bytes(b"\n".join(rows) + b"\n")
+        try:
+            self.warehouse.load(
+                self.table,
+                path,
+                list(self.column_types),
+                self.key_properties,
+                len(rows),
+                replace_keys=self._dedupe,
+                overwrite=self._overwrite,
+            )
+        finally:
+            path.unlink(missing_ok=True)
+        self.logger.info("Loaded %d rows into %s", len(rows), self.table)
+
+    @override
+    def activate_version(self, new_version: int) -> None:
+        self.warehouse.activate_version(self.table, new_version)

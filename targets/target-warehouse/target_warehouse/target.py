@@ -1,0 +1,168 @@
+"""target-warehouse: the dev environment's embedded DuckDB warehouse (see README.md for why it exists)."""
+
+from __future__ import annotations
+
+import sys
+from functools import cached_property
+from pathlib import Path
+from typing import Any, ClassVar
+
+import msgspec
+from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecReader
+from singer_sdk.helpers.capabilities import PluginCapabilities, TargetCapabilities, TargetLoadMethods
+from singer_sdk.singerlib.exceptions import InvalidInputLine
+from singer_sdk.target_base import Target
+
+from target_warehouse.sinks import WarehouseSink
+from target_warehouse.warehouse import Warehouse
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    from typing_extensions import override
+
+if TYPE_CHECKING := False:
+    from singer_sdk.helpers.capabilities import CapabilitiesEnum
+
+_SNIPPET = 120
+
+
+class _LineReader(MsgSpecReader):
+    """msgspec reader (faster than the default) whose parse error is one line with its line number.
+
+    The SDK's reader logs a traceback plus the whole offending line before raising.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._line_number = 0
+        self._decoder = msgspec.json.Decoder(float_hook=_decimal)
+
+    @override
+    def deserialize_json(self, line: str) -> dict[str, Any]:
+        self._line_number += 1
+        try:
+            message = self._decoder.decode(line)
+        except msgspec.DecodeError as exc:
+            snippet = line.strip()[:_SNIPPET]
+            msg = f"input line {self._line_number} is not valid JSON ({exc}): {snippet!r}"
+            raise InvalidInputLine(msg) from None
+        if not isinstance(message, dict):
+            msg = f"input line {self._line_number} is not a Singer message (a JSON object)"
+            raise InvalidInputLine(msg)
+        return message
+
+
+def _decimal(text: str) -> Any:
+    from decimal import Decimal  # noqa: PLC0415
+
+    return Decimal(text)
+
+
+class TargetWarehouse(Target):
+    """Singer target for the embedded DuckDB warehouse."""
+
+    name = "target-warehouse"
+    default_sink_class = WarehouseSink
+    message_reader_class = _LineReader
+    capabilities: ClassVar[list[CapabilitiesEnum]] = [
+        *Target.capabilities,
+        PluginCapabilities.ACTIVATE_VERSION,
+        TargetCapabilities.HARD_DELETE,
+        TargetCapabilities.TARGET_SCHEMA,
+    ]
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "filepath",
+            th.StringType,
+            required=True,
+            title="DuckDB file",
+            description="Path of the DuckDB database file; it and its parent folders are created if missing.",
+        ),
+        th.Property(
+            "default_target_schema",
+            th.StringType,
+            default="main",
+            title="Target schema",
+            description="Schema every stream lands in, case kept (Meltano passes the extractor's load_schema).",
+        ),
+        th.Property(
+            "add_record_metadata",
+            th.BooleanType,
+            default=False,
+            title="Add record metadata",
+            description="Add the SDK's _sdc_* columns (extracted/received/batched/deleted at, sequence, "
+            "table version, sync started at). Needed for ACTIVATE_VERSION deletes.",
+        ),
+        th.Property(
+            "hard_delete",
+            th.BooleanType,
+            default=False,
+            title="Hard delete",
+            description="On ACTIVATE_VERSION, delete rows of older table versions instead of setting "
+            "their _sdc_deleted_at.",
+        ),
+        th.Property(
+            "load_method",
+            th.StringType,
+            default=TargetLoadMethods.UPSERT.value,
+            allowed_values=[m.value for m in TargetLoadMethods],
+            title="Load method",
+            description="upsert: replace rows by primary key (streams without a key append); "
+            "append-only: always insert; overwrite: empty each table before this run's first batch.",
+        ),
+        th.Property(
+            "validate_records",
+            th.BooleanType,
+            default=False,
+            title="Validate records",
+            description="Validate each record against its JSON Schema (slow; DuckDB still rejects values "
+            "that do not fit their column).",
+        ),
+    ).to_dict()
+
+    @property
+    @override
+    def max_parallelism(self) -> int:
+        """One DuckDB connection, used by one thread; DuckDB parallelises each load internally."""
+        return 1
+
+    @max_parallelism.setter
+    def max_parallelism(self, new_value: int) -> None:
+        _ = new_value
+
+    @cached_property
+    def warehouse(self) -> Warehouse:
+        return Warehouse(Path(self.config["filepath"]).expanduser(), self.logger)
+
+    @property
+    def schema_name(self) -> str:
+        return str(self.config.get("default_target_schema") or "main")
+
+    @override
+    def process_endofpipe(self) -> None:
+        super().process_endofpipe()
+        if "warehouse" in self.__dict__:
+            self.warehouse.finish(hard_delete=bool(self.config.get("hard_delete", False)))
+
+    @classmethod
+    @override
+    def invoke(cls, **kwargs: Any) -> None:  # type: ignore[override]
+        """Run the target; any failure ends in one clear ERROR line and exit code 1.
+
+        The traceback is logged at DEBUG only: operators read Meltano's log, where a 40-line
+        SDK traceback buries the one sentence that says which stream or line was wrong.
+        """
+        try:
+            super().invoke(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - the CLI boundary: every error becomes one line
+            cls.logger.debug("Traceback of the failure", exc_info=True)
+            cls.logger.error("target-warehouse failed: %s", _one_line(exc))  # noqa: TRY400
+            sys.exit(1)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if isinstance(exc, (InvalidInputLine,)) or ": " in text else f"{type(exc).__name__}: {text}"
