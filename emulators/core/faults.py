@@ -7,7 +7,7 @@ matches and still has "shots" left fires. Config shape (JSON/YAML, or the admin 
       {"kind": "status", "status": 429, "retry_after": 2, "path": "/api/v2/issues", "times": 1},
       {"kind": "status", "status": 503, "times": 3, "skip": 2},
       {"kind": "drop"}, {"kind": "slow", "delay": 1.5}, {"kind": "truncate", "keep": 0.5},
-      {"kind": "invalid_utf8", "field": "title"}
+      {"kind": "invalid_utf8", "text_field": "title"}
     ]}
 
 ``path`` is a regular expression searched in the request path (default: every path); ``query``
@@ -43,7 +43,7 @@ class FaultRule:
     delay: float = 1.0
     keep: float = 0.5
     truncate_mode: Literal["body", "connection"] = "body"
-    field: str = "title"
+    text_field: str = "title"
     seen: int = field(default=0, compare=False)
     fired: int = field(default=0, compare=False)
 

@@ -131,7 +131,7 @@ class HttpEmulator(abc.ABC):
         if rule.kind == "drop":
             if request.transport is not None:
                 request.transport.abort()
-            raise ConnectionResetError("injected fault: connection dropped")
+            return web.Response(status=599)  # never sent: the connection is already gone
         if rule.kind == "slow":
             await asyncio.sleep(rule.delay)
             return await handler(request)
@@ -140,7 +140,7 @@ class HttpEmulator(abc.ABC):
             return response
         full = response.body
         if rule.kind == "invalid_utf8":
-            marker = b'"' + rule.field.encode() + b'":"'
+            marker = b'"' + rule.text_field.encode() + b'":"'
             at = full.find(marker)
             if at >= 0:
                 cut = at + len(marker)

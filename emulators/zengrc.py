@@ -1,0 +1,327 @@
+"""ZenGRC API v2 emulator, after ``shared/sources/zengrc.md``.
+
+Confirmed behaviour reproduced [conf]: ``GET /api/v2/<collection>`` lists with records under ``data``
+and the next page as a server-relative ``links.next.href`` (JSON null on the last page), HTTP Basic
+with an API key id/secret, object shapes of §2.6-2.8 (person refs, ``mapped``, ``custom_attributes``
+keyed by tenant attribute id, ``links.self``). Our choices where the notes say [inf]: ``?page=N``
+(1-based) with ``page_size`` honoured up to 500 (default 50), id-ascending order, 401/404 bodies
+``{"message": ...}``, timestamps with varying UTC offsets. No server-side filter exists (§2.5), so
+none is emulated: a tap must page everything.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, ClassVar
+
+import orjson
+from aiohttp import web
+
+from emulators.core import Collection, HttpEmulator
+from emulators.core.collection import Record
+from emulators.core.server import basic_credentials, json_response
+
+DEFAULT_PAGE_SIZE = 50
+DEFAULT_KEY_ID = "emulator-key-id"
+DEFAULT_KEY_SECRET = "emulator-key-secret"  # noqa: S105 - a fixed local test credential
+MAX_PAGE_SIZE = 500
+OFFSETS = [timezone.utc, timezone(timedelta(hours=-5)), timezone(timedelta(hours=2)), timezone(timedelta(hours=5, minutes=30))]
+
+#: collection path → object ``type`` (§2.3).
+TYPES: dict[str, str] = {
+    "assessments": "Assessment",
+    "audits": "Audit",
+    "controls": "Control",
+    "issues": "Issue",
+    "objectives": "Objective",
+    "programs": "Program",
+    "requests": "Request",
+    "risks": "Risk",
+    "vendors": "Vendor",
+    "people": "Person",
+    "systems": "System",
+}
+#: ``mapped`` keys per collection (§2.7); values reference these collections or tenant-only kinds.
+MAPPED: dict[str, tuple[str, ...]] = {
+    "assessments": ("audits",),
+    "audits": ("markets", "standards"),
+    "controls": ("objectives",),
+    "issues": ("audits", "controls", "programs", "standards"),
+    "programs": ("assessments", "issues", "org_groups", "requests", "risks", "standards", "systems"),
+    "requests": ("controls", "issues", "programs"),
+    "vendors": ("data_assets", "facilities", "products", "systems", "tasks"),
+    "systems": ("controls", "vendors"),
+}
+STATUSES: dict[str, tuple[str, ...]] = {
+    "audits": ("Planned", "In Progress", "Completed"),
+    "issues": ("Open", "In Progress", "Closed"),
+    "requests": ("Open", "In Progress", "Completed"),
+    "assessments": ("Open", "Completed"),
+}
+DEFAULT_STATUSES = ("Draft", "Active", "Deprecated")
+#: Tenant custom attributes: (attribute id, title, value kind) per collection (§2.6: ids are per tenant).
+CUSTOM_ATTRIBUTES: dict[str, tuple[tuple[int, str, str], ...]] = {
+    "assessments": ((139, "Sample Size", "str"), (141, "Test Owner", "str")),
+    "controls": ((116, "Control Level", "str"), (117, "Key Control", "bool"), (118, "Frequency", "str")),
+    "issues": ((142, "Likelihood", "int"), (143, "Impact", "int"), (144, "Remediation Date", "date")),
+    "requests": ((59, "GitLab Assignee", "str"), (70, "External Audit", "bool")),
+    "risks": ((201, "Inherent Score", "float"),),
+    "vendors": ((230, "Data Classification", "str"), (231, "Contract Value", "float")),
+}
+WORDS = (
+    "access review quarterly evidence vendor encryption backup policy change management incident "
+    "logging monitoring privileged accounts onboarding offboarding firewall patching SOX ITGC "
+    "retention disaster recovery segregation duties approval baseline configuration"
+).split()
+FIRST = ("Ana", "Sam", "Priya", "Jonas", "Mei", "Omar", "Lucia", "Kwame", "Elena", "Tomás", "Yuki", "Zoë")
+LAST = ("Lopez", "Chen", "Iyer", "Berg", "Wong", "Haddad", "Rossi", "Mensah", "Petrova", "García", "Sato", "Müller")
+
+
+def _stamp(moment: datetime, rng: random.Random) -> str:
+    """ISO-8601 with a varying offset: the same instant as the tap must land it, in UTC."""
+    return moment.astimezone(rng.choice(OFFSETS)).isoformat()
+
+
+class ZenGRCEmulator(HttpEmulator):
+    """Serves every ZenGRC collection of the notes from seeded data.
+
+    Options: ``username``/``password`` (the API key id/secret it accepts), ``only`` (comma-separated
+    collections to populate with ``volume`` records; others stay empty — benchmarks use it).
+    """
+
+    name: ClassVar[str] = "zengrc"
+
+    def __init__(self, seed: int = 1, volume: int = 100, faults: Any = None, **options: Any) -> None:
+        super().__init__(seed, volume, faults, **options)
+        self.username = str(options.get("username", DEFAULT_KEY_ID))
+        self.password = str(options.get("password", DEFAULT_KEY_SECRET))
+        only = options.get("only")
+        populated = set(str(only).split(",")) if only else set(TYPES)
+        for path in TYPES:
+            self.collections[path] = Collection(path, self._maker(path), self._toucher(path))
+        # People first so that person refs point at real people.
+        people = self.collections["people"]
+        people.populate(max(volume, 1) if "people" in populated else 0, self.rng("people"))
+        for path, collection in self.collections.items():
+            if path != "people" and path in populated:
+                collection.populate(volume, self.rng(path))
+
+    # -- data ------------------------------------------------------------------------------------
+
+    def _person_ref(self, rng: random.Random) -> dict[str, Any] | None:
+        people = self.collections["people"]
+        if not len(people):
+            return None
+        person = people.get(rng.randint(1, people.next_id - 1))
+        if person is None:
+            return None
+        return {"id": person["id"], "name": person["name"], "type": "Person"}
+
+    def _people(self, rng: random.Random, most: int = 3) -> list[dict[str, Any]]:
+        refs = (self._person_ref(rng) for _ in range(rng.randint(0, most)))
+        return [r for r in refs if r is not None]
+
+    @staticmethod
+    def _ref(kind: str, rng: random.Random) -> dict[str, Any]:
+        ref_id = rng.randint(1, 5_000)
+        return {"id": ref_id, "title": f"{kind.rstrip('s').replace('_', ' ').title()} {ref_id}", "type": TYPES.get(kind, kind.rstrip("s").title().replace("_", ""))}
+
+    def _maker(self, path: str) -> Any:
+        def make(record_id: int, rng: random.Random) -> Record:
+            created = self.clock.history_point(rng.random() * 0.9)
+            updated = created + timedelta(seconds=rng.randint(0, 30 * 86_400))
+            return self._build(path, record_id, rng, created, min(updated, self.clock.now))
+
+        return make
+
+    def _toucher(self, path: str) -> Any:
+        def touch(record: Record, rng: random.Random) -> None:
+            record["updated_at"] = _stamp(self.clock.now, rng)
+            if path == "people":
+                record["role"] = rng.choice(("Reader", "Editor", "Administrator"))
+                return
+            record["status"] = rng.choice(STATUSES.get(path, DEFAULT_STATUSES))
+            record["title"] = f"{record['title'].split(' (rev')[0]} (rev {rng.randint(2, 99)})"
+
+        return touch
+
+    def _build(self, path: str, record_id: int, rng: random.Random, created: datetime, updated: datetime) -> Record:
+        kind = TYPES[path]
+        if path == "people":
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            return {
+                "id": record_id,
+                "type": kind,
+                "name": f"{first} {last}",
+                "email": f"{first.lower()}.{last.lower()}{record_id}@example.com",
+                "company": rng.choice(("Acme", "Acme EU", None)),
+                "role": rng.choice(("No Access", "Creator", "Reader", "Editor", "Administrator")),
+                "created_at": _stamp(created, rng),
+                "updated_at": _stamp(updated, rng),
+                "links": {"self": {"href": f"/api/v2/people/{record_id}"}},
+            }
+        title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 6))).capitalize()
+        record: Record = {
+            "id": record_id,
+            "type": kind,
+            "title": title,
+            "code": f"{kind.upper()}-{record_id}",
+            "description": rng.choice((None, f"{title}. Evidence lives in the GRC folder.")),
+            "notes": rng.choice((None, "", "Reviewed by internal audit.")),
+            "status": rng.choice(STATUSES.get(path, DEFAULT_STATUSES)),
+            "tags": rng.sample(("SOX", "Q3", "ISO27001", "SOC2", "GDPR"), rng.randint(0, 2)),
+            "created_at": _stamp(created, rng),
+            "updated_at": _stamp(updated, rng),
+        }
+        start = created.date() + timedelta(days=rng.randint(0, 30))
+        extra = self._specific(path, rng, start)
+        record.update(extra)
+        record["mapped"] = {key: [self._ref(key, rng) for _ in range(rng.randint(0, 2))] for key in MAPPED.get(path, ())}
+        attributes = CUSTOM_ATTRIBUTES.get(path, ())
+        record["custom_attributes"] = {
+            str(attr_id): {"id": attr_id, "title": attr_title, "value": self._attribute_value(value_kind, rng, start)}
+            for attr_id, attr_title, value_kind in attributes
+            if rng.random() < 0.8
+        }
+        record["links"] = {"self": {"href": f"/api/v2/{path}/{record_id}"}}
+        return record
+
+    @staticmethod
+    def _attribute_value(kind: str, rng: random.Random, start: Any) -> Any:
+        if kind == "bool":
+            return rng.random() < 0.5
+        if kind == "int":
+            return rng.randint(1, 5)
+        if kind == "float":
+            return round(rng.uniform(0, 100_000), 2)
+        if kind == "date":
+            return (start + timedelta(days=rng.randint(1, 90))).isoformat()
+        return rng.choice(("Entity", "Process", "alopez", "Monthly", "25"))
+
+    def _specific(self, path: str, rng: random.Random, start: Any) -> Record:  # noqa: PLR0911 - one shape per collection
+        end = (start + timedelta(days=rng.randint(30, 120))).isoformat()
+        begin = start.isoformat()
+        if path == "assessments":
+            return {
+                "conclusion": rng.choice(("Effective", "Ineffective", None)),
+                "start_date": begin,
+                "end_date": end,
+                "control": self._ref("controls", rng),
+                "assessors": self._people(rng),
+            }
+        if path == "audits":
+            return {
+                "start_date": begin,
+                "end_date": end,
+                "report_period_start_date": begin,
+                "report_period_end_date": end,
+                "audit_managers": self._people(rng, 2),
+                "program": self._ref("programs", rng),
+                "sync_external_attachments": rng.random() < 0.3,
+                "sync_external_comments": rng.random() < 0.3,
+            }
+        if path == "issues":
+            return {"stop_date": rng.choice((None, end))}
+        if path == "objectives":
+            return {"os_state": rng.choice(("Reviewed", "Unreviewed"))}
+        if path == "programs":
+            return {
+                "url": rng.choice((None, "https://wiki.example.com/grc")),
+                "reference_url": None,
+                "effective_date": begin,
+                "stop_date": None,
+                "managers": self._people(rng, 2),
+                "editors": self._people(rng, 2),
+                "readers": self._people(rng, 2),
+                "primary_contact": self._person_ref(rng),
+                "secondary_contact": rng.choice((None, self._person_ref(rng))),
+            }
+        if path == "requests":
+            return {
+                "test": rng.choice((None, "Inspect the UAR export")),
+                "start_date": begin,
+                "end_date": end,
+                "stop_date": None,
+                "due_date": end,
+                "notify_assignee": rng.choice((True, False, None)),
+                "audit": self._ref("audits", rng),
+                "assignees": self._people(rng, 2),
+                "requesters": self._people(rng, 1),
+                "verifiers": self._people(rng, 1),
+                "reviewers": [
+                    {"reviewer": ref, "status": rng.choice(("Pending", "Approved"))} for ref in self._people(rng, 2)
+                ],
+            }
+        if path == "risks":
+            return {
+                "risk_vector_score_values": [
+                    {"risk_vector": {"id": v, "title": t}, "value": rng.randint(1, 5)}
+                    for v, t in ((1, "Likelihood"), (2, "Impact"))
+                ]
+            }
+        if path == "vendors":
+            return {
+                "url": "https://vendor.example",
+                "reference_url": None,
+                "risk_rating": rng.choice(("Low", "Medium", "High")),
+                "start_date": begin,
+                "end_date": rng.choice((None, end)),
+                "secondary_contact": rng.choice((None, self._person_ref(rng))),
+            }
+        return {}
+
+    # -- HTTP ------------------------------------------------------------------------------------
+
+    def routes(self) -> list[web.RouteDef]:
+        """``/api/v2/<collection>`` lists and ``/api/v2/<collection>/<id>`` details."""
+        return [
+            web.get("/api/v2/{collection}", self._list),
+            web.get("/api/v2/{collection}/{record_id}", self._detail),
+        ]
+
+    def _authorized(self, request: web.Request) -> bool:
+        return basic_credentials(request) == (self.username, self.password)
+
+    @staticmethod
+    def _unauthorized() -> web.Response:
+        return json_response({"message": "Unauthorized"}, 401, {"WWW-Authenticate": 'Basic realm="ZenGRC"'})
+
+    async def _list(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return self._unauthorized()
+        path = request.match_info["collection"]
+        collection = self.collections.get(path)
+        if collection is None:
+            return json_response({"message": "Not Found"}, 404)
+        try:
+            page = int(request.query.get("page", "1"))
+            size = min(int(request.query.get("page_size", DEFAULT_PAGE_SIZE)), MAX_PAGE_SIZE)
+        except ValueError:
+            return json_response({"message": "page and page_size must be integers"}, 400)
+        if page < 1 or size < 1:
+            return json_response({"message": "page and page_size must be positive"}, 400)
+        with collection.lock:
+            keys = collection.keys()[(page - 1) * size : page * size]
+            rows = b",".join(collection.encoded(k) for k in keys)
+            more = page * size < len(collection)
+        next_link = (
+            orjson.dumps({"href": f"/api/v2/{path}?page={page + 1}&page_size={size}"}) if more else b"null"
+        )
+        body = b'{"data":[' + rows + b'],"links":{"next":' + next_link + b"}}"
+        return web.Response(body=body, content_type="application/json")
+
+    async def _detail(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return self._unauthorized()
+        collection = self.collections.get(request.match_info["collection"])
+        record_id = request.match_info["record_id"]
+        record = collection.get(int(record_id)) if collection is not None and record_id.isdigit() else None
+        if record is None:
+            return json_response({"message": "Not Found"}, 404)
+        return json_response(record)
+
+
+def utc(value: str) -> datetime:
+    """Parse an emulator timestamp into an aware UTC datetime (tests compare warehouse values with it)."""
+    return datetime.fromisoformat(value).astimezone(UTC)

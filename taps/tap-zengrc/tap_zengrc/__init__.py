@@ -1,0 +1,1 @@
+"""Singer tap for ZenGRC (Reciprocity / RiskOptics) API v2."""

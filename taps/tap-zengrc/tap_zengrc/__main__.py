@@ -1,0 +1,3 @@
+from tap_zengrc.tap import TapZenGRC
+
+TapZenGRC.cli()

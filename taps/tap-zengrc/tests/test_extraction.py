@@ -1,0 +1,101 @@
+"""What a sync emits, checked against the emulator's ground truth."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from emulators.zengrc import utc
+from tests.support import tap_config
+
+
+def test_every_record_of_every_collection_is_emitted_exactly_once(emulator, tap):
+    server = emulator("zengrc", seed=3, volume=23)
+    run = tap(tap_config(server.url, page_size=5))
+    assert run.returncode == 0, run.log
+    for collection, records in server.emulator.truth().items():
+        emitted = [r["id"] for r in run.records(collection)]
+        assert sorted(emitted) == [r["id"] for r in records], collection
+
+
+def test_pages_are_followed_through_links_next_href(emulator, tap):
+    server = emulator("zengrc", seed=3, volume=23, only="issues")
+    run = tap(tap_config(server.url, page_size=5))
+    pages = [r for r in server.emulator.requests if r["path"] == "/api/v2/issues"]
+    assert [r["query"] for r in pages] == [
+        "page_size=5",
+        *(f"page={n}&page_size=5" for n in range(2, 6)),
+    ]
+    assert len(run.records("issues")) == 23
+
+
+def test_timestamps_are_emitted_in_utc_for_the_same_instant(emulator, tap):
+    server = emulator("zengrc", seed=4, volume=30, only="controls")
+    run = tap(tap_config(server.url))
+    truth = {r["id"]: r for r in server.emulator.truth("controls")["controls"]}
+    offsets_seen = {truth_record["updated_at"][-6:] for truth_record in truth.values()}
+    assert len(offsets_seen) > 1, "the emulator should exercise several UTC offsets"
+    for record in run.records("controls"):
+        emitted = datetime.fromisoformat(record["updated_at"])
+        assert emitted.utcoffset() == UTC.utcoffset(None)
+        assert emitted == utc(truth[record["id"]]["updated_at"])
+
+
+def test_nested_objects_and_custom_attributes_are_kept_whole(emulator, tap):
+    server = emulator("zengrc", seed=5, volume=15, only="requests,people")
+    run = tap(tap_config(server.url))
+    truth = {r["id"]: r for r in server.emulator.truth("requests")["requests"]}
+    for record in run.records("requests"):
+        source = truth[record["id"]]
+        for field in ("custom_attributes", "mapped", "assignees", "reviewers", "audit", "links", "tags"):
+            assert record[field] == source[field], field
+
+
+def test_start_date_skips_records_last_updated_before_it(emulator, tap):
+    server = emulator("zengrc", seed=6, volume=40, only="issues")
+    updated = sorted(utc(r["updated_at"]) for r in server.emulator.truth("issues")["issues"])
+    cutoff = updated[len(updated) // 2]
+    run = tap(tap_config(server.url, start_date=cutoff.isoformat()))
+    assert {r["id"] for r in run.records("issues")} == {
+        r["id"] for r in server.emulator.truth("issues")["issues"] if utc(r["updated_at"]) >= cutoff
+    }
+
+
+def test_activate_version_follows_the_last_record_of_each_stream(emulator, tap):
+    """Deletions surface through ACTIVATE_VERSION, sent only after a stream completed (never before)."""
+    server = emulator("zengrc", seed=7, volume=9, only="risks")
+    run = tap(tap_config(server.url))
+    risk_messages = [m for m in run.messages if m.get("stream") == "risks" and m["type"] != "SCHEMA"]
+    assert risk_messages[-1]["type"] == "ACTIVATE_VERSION"
+    assert [m["type"] for m in risk_messages].count("ACTIVATE_VERSION") == 1
+    version = risk_messages[-1]["version"]
+    assert {m["version"] for m in risk_messages if m["type"] == "RECORD"} == {version}
+
+
+def test_a_record_deleted_at_the_source_is_absent_from_the_next_version(emulator, tap):
+    server = emulator("zengrc", seed=8, volume=12, only="vendors")
+    change = server.emulator.advance(updates=2, creates=1, deletes=3)
+    run = tap(tap_config(server.url))
+    emitted = {r["id"] for r in run.records("vendors")}
+    assert not emitted & set(change.deleted)
+    assert set(change.created) <= emitted
+
+
+def test_gitlab_style_base_url_config_works_unchanged(emulator, tap):
+    server = emulator("zengrc", seed=9, volume=4, only="audits")
+    config = tap_config(server.url)
+    config["base_url"] = config.pop("api_url")
+    run = tap(config)
+    assert run.returncode == 0, run.log
+    assert len(run.records("audits")) == 4
+
+
+def test_discovery_lists_every_collection_with_id_as_key(emulator, tap):
+    server = emulator("zengrc", seed=1, volume=1)
+    run = tap(tap_config(server.url), "--discover")
+    import json
+
+    catalog = json.loads(run.stdout)
+    streams = {s["tap_stream_id"]: s for s in catalog["streams"]}
+    assert set(streams) == set(server.emulator.collections)
+    for stream in streams.values():
+        assert stream["key_properties"] == ["id"]
