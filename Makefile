@@ -4,18 +4,22 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+AIRFLOW_VENV := .venv-airflow
 UV_VERSION := 0.13.8
 PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard taps/*/pyproject.toml targets/*/pyproject.toml))
 PLUGIN_FILES := meltano.yml $(wildcard taps/*/*.meltano.yml) $(wildcard taps/*/pyproject.toml targets/*/pyproject.toml)
 export UV_LINK_MODE := copy
 
-.PHONY: demo test setup system-deps plugins lint lock bench clean
+.PHONY: demo test setup system-deps plugins lint lock bench clean airflow airflow-setup schedules
 
 demo: setup plugins
 	$(BIN)/python scripts/demo.py
 
-test: setup plugins
-	$(BIN)/python -m pytest
+# Each package's tests run in their own session from their own folder, as they would standalone;
+# the root session runs the cross-tap tests under tests/.
+test: setup plugins airflow-setup
+	@set -e; for pkg in $(PACKAGES); do echo "==> pytest $$pkg"; (cd $$pkg && $(CURDIR)/$(BIN)/python -m pytest); done
+	@echo "==> pytest tests (end to end)"; $(BIN)/python -m pytest
 
 setup: system-deps $(VENV)/.installed
 
@@ -27,6 +31,22 @@ $(VENV)/.installed: pyproject.toml requirements/dev.lock $(wildcard taps/*/pypro
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements/dev.lock -e '.[dev]' $(addprefix -e ,$(PACKAGES))
 	touch $@
+
+# Airflow runs the schedules (orchestrate/README.md) from its own venv, pinned by its lock file.
+airflow-setup: $(AIRFLOW_VENV)/.installed
+
+$(AIRFLOW_VENV)/.installed: orchestrate/airflow/requirements.lock | $(VENV)/.installed
+	test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(BIN)/uv pip install -q --python $(AIRFLOW_VENV)/bin/python -r $<
+	touch $@
+
+# Local scheduler + UI (http://localhost:8080, login printed at start), state under .airflow/.
+airflow: setup plugins airflow-setup
+	orchestrate/airflow/airflow.sh standalone
+
+# Re-snapshot the schedules the DAGs are built from; run after changing a job or schedule.
+schedules: setup
+	$(BIN)/meltano schedule list --format=json > orchestrate/meltano-schedules.json
 
 plugins: .meltano/.installed
 
@@ -42,9 +62,10 @@ lint: setup
 # Re-pin every Python dependency of the dev venv (run after changing a pyproject.toml).
 lock:
 	$(BIN)/uv pip compile -q --python-version 3.11 pyproject.toml --extra dev $(addsuffix /pyproject.toml,$(PACKAGES)) -o requirements/dev.lock
+	$(BIN)/uv pip compile -q --python-version 3.11 orchestrate/airflow/requirements.in -o orchestrate/airflow/requirements.lock
 
 bench: setup plugins
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .meltano output/*.duckdb
+	rm -rf $(VENV) $(AIRFLOW_VENV) .airflow .meltano output/*.duckdb
