@@ -1,0 +1,357 @@
+"""The one base stream: POST an XML ``<call>``, classify the envelope, flatten elements into records."""
+
+from __future__ import annotations
+
+import itertools
+import typing as t
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+
+import requests
+from lxml import etree
+from singer_sdk import RESTStream
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers._typing import TypeConformanceLevel
+from singer_sdk.pagination import BaseAPIPaginator, SinglePagePaginator
+from typing_extensions import override
+
+from tap_adaptive.xmlapi import Envelope, MalformedXMLError, call_body, envelope_of, parse_document, snake
+
+if t.TYPE_CHECKING:
+    from backoff.types import Details
+    from singer_sdk.helpers.types import Context
+
+#: wdadaptivepy raises InvalidCredentialsError on exactly this key (adaptive.md §4).
+AUTH_FAILURE_KEY = "error-authentication-failure"
+#: Adaptive limits concurrent requests per instance (adaptive.md §9.5); keys are not documented, so match words.
+THROTTLE_WORDS = ("concurren", "throttl", "rate-limit", "too-many")
+#: Feature-off / licence / permission failures: the table must still exist, empty (GitLab "skeleton tables", §2).
+UNSUPPORTED_WORDS = ("permission", "not-enabled", "not-licensed", "feature", "unsupported", "not-supported")
+
+Converter = Callable[[str], t.Any]
+
+
+class UnsupportedMethodError(FatalAPIError):
+    """The instance refuses this method (feature off, no permission): the stream ends empty."""
+
+
+class ConfigurationError(Exception):
+    """A setting the instance contradicts (e.g. a version folder that does not exist)."""
+
+
+def to_bool(text: str) -> bool | None:
+    """Adaptive mixes "1"/"0" and "true"/"false" encodings, even within one element (adaptive.md §4)."""
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "y"}:
+        return True
+    if lowered in {"0", "false", "no", "n"}:
+        return False
+    return None
+
+
+def to_int(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def to_number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def to_datetime(text: str) -> str | None:
+    """User/audit timestamps come as "YYYY-MM-DD HH:MM:SS[.0]" without a zone; the API works in UTC."""
+    text = text.strip()
+    if not text:
+        return None
+    for fmt in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"):
+        try:
+            moment = datetime.strptime(text, fmt)  # noqa: DTZ007 - zone-less by contract, UTC below
+        except ValueError:
+            continue
+        return moment.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return None
+
+
+def to_list(text: str) -> list[str]:
+    """Comma-separated id lists (groupIds, permissionSetIds, permissions) become JSON arrays."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def to_string(text: str) -> str:
+    return text
+
+
+CONVERTERS: dict[str, tuple[Converter, dict[str, t.Any]]] = {
+    "str": (to_string, {"type": ["string", "null"]}),
+    "int": (to_int, {"type": ["integer", "null"]}),
+    "num": (to_number, {"type": ["number", "null"]}),
+    "bool": (to_bool, {"type": ["boolean", "null"]}),
+    "datetime": (to_datetime, {"type": ["string", "null"], "format": "date-time"}),
+    "date": (lambda s: s or None, {"type": ["string", "null"], "format": "date"}),
+    "list": (to_list, {"type": ["array", "null"], "items": {"type": "string"}}),
+}
+
+
+def element_object(el: etree._Element) -> dict[str, t.Any]:
+    """A child element kept whole (sheet columns, transaction fields): its tag, attributes, children."""
+    obj: dict[str, t.Any] = {"type": el.tag, **{snake(k): v for k, v in el.attrib.items()}}
+    children = [element_object(c) for c in el if isinstance(c.tag, str)]
+    if children:
+        obj["items"] = children
+    return obj
+
+
+class AdaptiveStream(RESTStream[t.Any]):
+    """Base of every export: one XML call per request, envelope classification, element flattening.
+
+    Subclasses set :attr:`method` and :attr:`fields`; :meth:`call_children` adds the method-specific
+    request elements. Responses are parsed once, in :meth:`validate_response`, so that malformed or
+    truncated XML is retried by the SDK's backoff like any transient fault.
+    """
+
+    http_method = "POST"
+    path = ""  # one endpoint for every method: the method is named in the body
+    payload_as_json = False
+    records_jsonpath = ""
+    #: Records are built with the schema's own converters, so the SDK's per-record conformance is redundant.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    method: t.ClassVar[str]
+    #: Element tag → node type (None when the stream has one kind of node).
+    node_tags: t.ClassVar[dict[str, str | None]] = {}
+    #: API attribute → converter kind; column names are the snake_case attribute names.
+    fields: t.ClassVar[dict[str, str]] = {}
+    #: Child elements kept as JSON: tag → "object" (attributes as booleans) or "elements" (list of objects).
+    child_fields: t.ClassVar[dict[str, str]] = {}
+    hierarchy: t.ClassVar[bool] = False
+    has_attributes: t.ClassVar[bool] = False
+    root_key: t.ClassVar[str | None] = None
+    #: Columns the stream adds itself (context keys, synthetic keys).
+    extra_properties: t.ClassVar[dict[str, t.Any]] = {}
+
+    _warned_unsupported = False
+    _parsed: tuple[requests.Response, etree._Element] | None = None
+
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "schema" not in cls.__dict__ and "fields" in cls.__dict__:
+            cls.schema = cls.build_schema()
+
+    @override
+    @property
+    def url_base(self) -> str:
+        return str(self.config["api_url"]).rstrip("/")
+
+    @override
+    @property
+    def http_headers(self) -> dict[str, str]:
+        return {"Content-Type": "text/xml; charset=UTF-8", "Accept": "text/xml"}
+
+    @override
+    @property
+    def timeout(self) -> int:
+        return int(self.config.get("request_timeout", 300))
+
+    @override
+    def get_new_paginator(self) -> BaseAPIPaginator[t.Any] | None:
+        return SinglePagePaginator()
+
+    def call_children(self, context: Context | None, next_page_token: t.Any) -> str:  # noqa: ARG002
+        """Method-specific request elements after ``<credentials>``."""
+        return ""
+
+    @override
+    def prepare_request_payload(self, context: Context | None, next_page_token: t.Any) -> bytes:  # type: ignore[override]
+        return call_body(self.method, self.config, self.call_children(context, next_page_token))
+
+    # -- errors ---------------------------------------------------------------------------------
+
+    def inspect(self, response: requests.Response) -> Envelope:
+        """Parse the body (cached for parse_response) and return its envelope."""
+        root = parse_document(response.content)
+        self._parsed = (response, root)
+        return envelope_of(root)
+
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        where = f"{self.method} at {response.url}"
+        if response.status_code == 429 or response.status_code >= 500:
+            raise RetriableAPIError(f"{where}: HTTP {response.status_code} {response.reason}", response)
+        if response.status_code >= 400:
+            msg = f"{where}: HTTP {response.status_code} {response.reason}; check the `api_url` setting"
+            raise FatalAPIError(msg)
+        try:
+            envelope = self.inspect(response)
+        except MalformedXMLError as exc:
+            raise RetriableAPIError(f"{where}: malformed XML response ({exc})", response) from None
+        if envelope.success:
+            return
+        self.raise_for_messages(envelope, where, response)
+
+    def raise_for_messages(self, envelope: Envelope, where: str, response: requests.Response) -> None:
+        """Turn a ``success="false"`` envelope into the right exception, naming the message key."""
+        message = envelope.messages[0] if envelope.messages else None
+        key = message.key if message else "(no message)"
+        text = message.text if message else "the API answered success=false"
+        if key == AUTH_FAILURE_KEY:
+            msg = (
+                f"authentication failed for username {self.config.get('username')!r} at {self.url_base} "
+                f"({key}): check the `username` and `password` settings"
+            )
+            raise FatalAPIError(msg)
+        lowered = key.lower()
+        if any(word in lowered for word in THROTTLE_WORDS):
+            raise RetriableAPIError(f"{where}: throttled ({key}: {text})", response)
+        if any(word in lowered for word in UNSUPPORTED_WORDS):
+            raise UnsupportedMethodError(f"{where}: {key}: {text}")
+        raise FatalAPIError(f"{where} failed ({key}): {text}")
+
+    # -- retries: bounded, Retry-After honoured (meltano-notes §5b) --------------------------------
+
+    @override
+    def backoff_wait_generator(self) -> t.Generator[float, None, None]:
+        attempt = itertools.count()
+        base = float(self.config.get("retry_base_seconds", 2.0))
+        cap = float(self.config.get("max_retry_wait_seconds", 60.0))
+
+        def wait(exc: Exception) -> float:
+            n = next(attempt)
+            response = getattr(exc, "response", None)
+            header = response.headers.get("Retry-After") if response is not None else None
+            if header:
+                try:
+                    return min(float(header), cap)
+                except ValueError:
+                    pass
+            return min(base * 2**n, cap)
+
+        return self.backoff_runtime(value=wait)
+
+    @override
+    def backoff_max_tries(self) -> int:
+        return int(self.config.get("max_retries", 5)) + 1
+
+    @override
+    def backoff_jitter(self, value: float) -> float:
+        return value
+
+    @override
+    def backoff_handler(self, details: Details) -> None:
+        # The SDK's handler logs the call's args; ours names only the method and the error, never the body.
+        self.logger.warning(
+            "%s: retrying in %.1f s after attempt %d: %s",
+            self.method,
+            details.get("wait") or 0.0,
+            details.get("tries", 0),
+            details.get("exception"),
+        )
+
+    @override
+    def response_error_message(self, response: requests.Response) -> str:
+        return f"{self.method} at {response.url}: HTTP {response.status_code} {response.reason}"
+
+    # -- records -------------------------------------------------------------------------------
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        try:
+            yield from super().get_records(context)
+        except UnsupportedMethodError as exc:
+            if not type(self)._warned_unsupported:
+                type(self)._warned_unsupported = True
+                self.logger.warning("%s: not available on this instance, table left empty (%s)", self.name, exc)
+
+    def parsed_root(self, response: requests.Response) -> etree._Element:
+        cached = getattr(self, "_parsed", None)
+        if cached is not None and cached[0] is response:
+            return t.cast("etree._Element", cached[1])
+        return parse_document(response.content)
+
+    @override
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, t.Any]]:
+        root = self.parsed_root(response)
+        self._parsed = None
+        output = root.find("output")
+        if output is None:
+            return
+        yield from self.flatten(output)
+
+    def flatten(self, output: etree._Element) -> Iterator[dict[str, t.Any]]:
+        """One record per node; containers under ``<output>`` are descended into without a record."""
+        converters = [(attr, snake(attr), CONVERTERS[kind][0], kind == "str") for attr, kind in self.fields.items()]
+        tags = self.node_tags
+
+        def build(el: etree._Element, parent_id: t.Any, depth: int, path: list[str], root_id: t.Any) -> Iterator[dict[str, t.Any]]:
+            attrib = el.attrib
+            record: dict[str, t.Any] = {}
+            for attr, column, convert, is_str in converters:
+                raw = attrib.get(attr)
+                record[column] = raw if (raw is None or is_str) else convert(raw)
+            node_type = tags[el.tag]
+            if node_type is not None:
+                record["node_type"] = node_type
+            name = attrib.get("name") or attrib.get("label") or attrib.get("code") or ""
+            own_path = [*path, name]
+            node_id = record.get("id", record.get("code"))
+            if self.hierarchy:
+                record["parent_id"] = parent_id
+                record["depth"] = depth
+                record["path"] = own_path
+            if self.root_key:
+                record[self.root_key] = root_id if depth else node_id
+            children = []
+            attributes: list[dict[str, t.Any]] = []
+            for child in el:
+                tag = child.tag
+                if tag in tags:
+                    children.append(child)
+                elif tag == "attributes":
+                    attributes.extend({snake(k): v for k, v in a.attrib.items()} for a in child)
+                elif tag in self.child_fields:
+                    column = snake(tag)
+                    if self.child_fields[tag] == "object":
+                        record[column] = {snake(k): to_bool(v) for k, v in child.attrib.items()}
+                    else:
+                        record[column] = [element_object(c) for c in child if isinstance(c.tag, str)]
+            if self.has_attributes:
+                record["attributes"] = attributes
+            yield record
+            for child in children:
+                yield from build(child, node_id, depth + 1, own_path, root_id if depth else node_id)
+
+        def walk(container: etree._Element) -> Iterator[dict[str, t.Any]]:
+            for el in container:
+                if not isinstance(el.tag, str):
+                    continue
+                if el.tag in tags:
+                    yield from build(el, None, 0, [], None)
+                else:
+                    yield from walk(el)
+
+        yield from walk(output)
+
+    @classmethod
+    def build_schema(cls) -> dict[str, t.Any]:
+        """JSON schema from the field table, so the table is the single source of columns and types."""
+        props: dict[str, t.Any] = {snake(attr): dict(CONVERTERS[kind][1]) for attr, kind in cls.fields.items()}
+        if len(set(cls.node_tags.values()) - {None}) > 0:
+            props["node_type"] = {"type": ["string"]}
+        if cls.hierarchy:
+            props["parent_id"] = {"type": ["integer", "string", "null"]}
+            props["depth"] = {"type": ["integer"]}
+            props["path"] = {"type": ["array"], "items": {"type": "string"}}
+        if cls.root_key:
+            props[cls.root_key] = {"type": ["integer", "string", "null"]}
+        if cls.has_attributes:
+            props["attributes"] = {"type": ["array", "null"], "items": {"type": "object"}}
+        for tag, kind in cls.child_fields.items():
+            props[snake(tag)] = (
+                {"type": ["object", "null"]} if kind == "object" else {"type": ["array", "null"], "items": {"type": "object"}}
+            )
+        props.update(cls.extra_properties)
+        return {"type": "object", "properties": props}

@@ -1,0 +1,322 @@
+"""exportVersions and its child exportData: the operators' "Shared with Data" job inside the tap.
+
+What it replaces (adaptive.md §8): a script that walked exportVersions to one folder, exported each
+version under it once (a "processed versions" table), and asked only for an allow-list of account
+codes because the other accounts carry material non-public information. Here the folder walk happens
+in the parent stream, the "processed" table is a per-version bookmark in Singer state, and the
+allow-list is the only way accounts ever reach a request (never ``includeDescendants``).
+"""
+
+from __future__ import annotations
+
+import csv
+import typing as t
+from datetime import UTC, datetime
+
+import requests
+from singer_sdk.exceptions import FatalAPIError
+from typing_extensions import override
+
+from tap_adaptive.client import AdaptiveStream, ConfigurationError
+from tap_adaptive.streams import VERSION
+from tap_adaptive.xmlapi import Envelope, call_body, element, output_lines, scan_envelope
+
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+FOLDER = "VERSION_FOLDER"
+
+
+class ExportVersionsStream(AdaptiveStream):
+    """exportVersions: full table, the version tree flattened; parent of export_data.
+
+    Leaf versions under the ``export_data_version_folder`` folder (at any depth, sub-folders included;
+    versions with sub-versions and empty folders are not leaves — GitLab's walker exported empty
+    folder names, §5) become export_data contexts.
+    """
+
+    name = "export_versions"
+    method = "exportVersions"
+    node_tags: t.ClassVar[dict[str, str | None]] = {"version": None}
+    fields: t.ClassVar[dict[str, str]] = VERSION
+    hierarchy = True
+    primary_keys = ("id",)
+
+    _targets: frozenset[int] = frozenset()
+
+    @override
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict[str, t.Any]]:
+        records = list(super().parse_response(response))  # a version tree is small; the folder needs all of it
+        self._targets = frozenset(self._folder_leaves(records)) if self._export_data_wanted() else frozenset()
+        yield from records
+
+    def _export_data_wanted(self) -> bool:
+        child = next((c for c in self.child_streams if c.name == "export_data"), None)
+        if child is None or not child.selected:
+            return False
+        if not self.config.get("export_data_account_codes"):
+            self.logger.warning(
+                "export_data is off: setting `export_data_account_codes` (the account allow-list) is empty; "
+                "the other streams sync"
+            )
+            return False
+        return True
+
+    def _folder_leaves(self, records: list[dict[str, t.Any]]) -> set[int]:
+        folder_name = str(self.config.get("export_data_version_folder") or "Shared with Data")
+        folders = [r for r in records if r["type"] == FOLDER]
+        folder = next((r for r in folders if r["name"] == folder_name), None)
+        if folder is None:
+            existing = ", ".join(repr(f["name"]) for f in folders) or "none"
+            msg = (
+                f"setting `export_data_version_folder`: version folder {folder_name!r} not found in exportVersions; "
+                f"folders that exist: {existing}"
+            )
+            raise ConfigurationError(msg)
+        has_children = {r["parent_id"] for r in records}
+        prefix = folder["path"]
+        return {
+            r["id"]
+            for r in records
+            if r["path"][: len(prefix)] == prefix
+            and r is not folder
+            and r["type"] != FOLDER
+            and r["id"] not in has_children
+        }
+
+    @override
+    def generate_child_contexts(self, record: dict[str, t.Any], context: Context | None) -> t.Iterable[Context | None]:
+        if record["id"] in self._targets:
+            yield {"version_id": record["id"], "version_name": record["name"]}
+
+
+class ExportDataStream(AdaptiveStream):
+    """exportData per leaf version of the shared folder: long format, one record per cell.
+
+    Sync mode: one streamed call per version not yet exported (bookmark ``exported_at`` per version in
+    the stream's state partitions; ``export_data_force_versions`` re-exports named versions). A version
+    is marked only after the whole CSV was read and its row count equals ``rowCountSent`` (adaptive.md
+    §9.2): a short or mismatched stream leaves it for the next run.
+    """
+
+    name = "export_data"
+    method = "exportData"
+    parent_stream_type = ExportVersionsStream
+    state_partitioning_keys: t.ClassVar[list[str]] = ["version_id"]
+    primary_keys = ("version_id", "account_code", "level_code", "dimension_key", "period")
+    schema: t.ClassVar[dict[str, t.Any]] = {
+        "type": "object",
+        "properties": {
+            "version_id": {"type": ["integer"]},
+            "version_name": {"type": ["string"]},
+            "account_code": {"type": ["string"]},
+            "account_name": {"type": ["string", "null"]},
+            "level_code": {"type": ["string"]},
+            "level_name": {"type": ["string", "null"]},
+            "dimensions": {"type": ["object", "null"]},
+            "dimension_key": {"type": ["string"]},
+            "period": {"type": ["string"]},
+            "period_start": {"type": ["string", "null"], "format": "date"},
+            "value": {"type": ["number", "null"]},
+            "value_status": {"type": ["string"], "enum": ["value", "blank", "invalid"]},
+        },
+    }
+
+    _envelope: Envelope | None = None
+    _rows_read = 0
+
+    # -- request -----------------------------------------------------------------------------------
+
+    @override
+    def prepare_request_payload(self, context: Context | None, next_page_token: t.Any) -> bytes:  # type: ignore[override]
+        return call_body(self.method, self.config, self.call_children(context, next_page_token), stream=True)
+
+    @override
+    def call_children(self, context: Context | None, next_page_token: t.Any) -> str:
+        cfg = self.config
+        accounts = "".join(
+            element("account", {"code": code, "isAssumption": False, "includeDescendants": False})
+            for code in self.allow_list
+        )
+        filters = element("accounts", children=accounts)
+        levels = cfg.get("export_data_levels") or []
+        if levels:
+            rollup = bool(cfg.get("export_data_levels_rollup", True))
+            descend = bool(cfg.get("export_data_levels_include_descendants", False))
+            filters += element(
+                "levels",
+                children="".join(
+                    element("level", {"name": n, "isRollup": rollup, "includeDescendants": descend}) for n in levels
+                ),
+            )
+        span = {
+            "start": cfg.get("export_data_start_period"),
+            "end": cfg.get("export_data_end_period"),
+            "stratum": cfg.get("export_data_stratum"),
+        }
+        if span["start"] or span["end"]:
+            filters += element("timeSpan", span)
+        dims = cfg.get("export_data_dimensions") or []
+        currency = str(cfg.get("export_data_currency") or "corporate")
+        currency_attrs = (
+            {"useCorporate": True}
+            if currency.lower() == "corporate"
+            else {"useLocal": True}
+            if currency.lower() == "local"
+            else {"override": currency}
+        )
+        rules = {
+            "includeZeroRows": bool(cfg.get("export_data_include_zero_rows", True)),
+            "includeRollupAccounts": bool(cfg.get("export_data_include_rollup_accounts", True)),
+            "includeRollupLevels": bool(cfg.get("export_data_include_rollup_levels", True)),
+            "markInvalidValues": True,
+            "markBlanks": True,
+            "timeRollups": False,
+        }
+        return (
+            element("version", {"name": (context or {})["version_name"], "isDefault": False})
+            + element(
+                "format",
+                {"useInternalCodes": True, "includeUnmappedItems": False, "includeCodes": True, "includeNames": True,
+                 "displayNameEnabled": False},
+            )  # fmt: skip
+            + element("filters", children=filters)
+            + (element("dimensions", children="".join(element("dimension", {"name": d}) for d in dims)) if dims else "")
+            + element("rules", rules, children=element("currency", currency_attrs))
+        )
+
+    @property
+    def allow_list(self) -> list[str]:
+        return [str(code) for code in self.config.get("export_data_account_codes") or [] if str(code)]
+
+    # -- response ---------------------------------------------------------------------------------
+
+    @override
+    def inspect(self, response: requests.Response) -> Envelope:
+        # Streamed form: success and rowCountSent sit on the trailing <status>; scan without a tree.
+        envelope = scan_envelope(response.content)
+        self._envelope = envelope
+        return envelope
+
+    @override
+    def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
+        ctx = dict(context or {})
+        version = str(ctx.get("version_name"))
+        state = self.get_context_state(context)
+        forced = version in {str(v) for v in self.config.get("export_data_force_versions") or []}
+        if state.get("exported_at") and not forced:
+            self.logger.info(
+                "export_data: version %r already exported at %s, skipped", version, state["exported_at"]
+            )
+            return
+        self._rows_read = 0
+        self._envelope = None
+        yield from super().get_records(context)
+        envelope = self._envelope
+        if envelope is None:
+            return  # unsupported: already warned
+        sent = envelope.row_count_sent
+        if sent is None or sent != self._rows_read:
+            self.logger.warning(
+                "export_data: version %r returned %d rows but rowCountSent=%s; not marked exported, "
+                "it will be exported again next run",
+                version,
+                self._rows_read,
+                sent,
+            )
+            return
+        state["exported_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        state["version_name"] = version
+        state["row_count"] = sent
+        self.logger.info("export_data: version %r exported, %d rows", version, sent)
+
+    @override
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict[str, t.Any]]:
+        context = dict(self.context or {})
+        version_id, version_name = context.get("version_id"), context.get("version_name")
+        reader = csv.reader(output_lines(response.content))
+        header = next(reader, None)
+        if not header:
+            return
+        layout = _Layout(header)
+        allowed = set(self.allow_list)
+        periods = layout.periods
+        for row in reader:
+            if not row:
+                continue
+            self._rows_read += 1
+            account_code = row[layout.account_code]
+            if account_code not in allowed:
+                # Defence in depth for MNPI accounts: never land what was not asked for.
+                raise FatalAPIError(
+                    f"exportData for version {version_name!r} returned account {account_code!r} outside "
+                    "`export_data_account_codes`; refusing to load it"
+                )
+            dims = {name: {"code": row[c] if c is not None else None, "name": row[n] if n is not None else None}
+                    for name, c, n in layout.dimensions}  # fmt: skip
+            base = {
+                "version_id": version_id,
+                "version_name": version_name,
+                "account_code": account_code,
+                "account_name": row[layout.account_name] if layout.account_name is not None else None,
+                "level_code": row[layout.level_code] if layout.level_code is not None else row[layout.level_name or 0],
+                "level_name": row[layout.level_name] if layout.level_name is not None else None,
+                "dimensions": dims,
+                "dimension_key": "|".join(f"{k}={(v['code'] or v['name'])}" for k, v in dims.items()),
+            }
+            for index, period, start in periods:
+                cell = row[index]
+                record = dict(base)
+                record["period"] = period
+                record["period_start"] = start
+                if cell == "B" or cell == "":
+                    record["value"] = None
+                    record["value_status"] = "blank"
+                elif cell == "I":
+                    record["value"] = None
+                    record["value_status"] = "invalid"
+                else:
+                    record["value"] = float(cell)
+                    record["value_status"] = "value"
+                yield record
+
+
+class _Layout:
+    """Column roles of the wide CSV: base columns end in " Name"/" Code"; the rest are periods (§4)."""
+
+    def __init__(self, header: list[str]) -> None:
+        index = {name: i for i, name in enumerate(header)}
+        self.account_name = index.get("Account Name")
+        account_code = index.get("Account Code")
+        if account_code is None:
+            raise FatalAPIError("exportData CSV has no 'Account Code' column; `includeCodes` was ignored")
+        self.account_code = account_code
+        self.level_name = index.get("Level Name")
+        self.level_code = index.get("Level Code")
+        fixed = {"Account Name", "Account Code", "Level Name", "Level Code"}
+        dims: dict[str, list[int | None]] = {}
+        self.periods: list[tuple[int, str, str | None]] = []
+        for i, name in enumerate(header):
+            if name in fixed:
+                continue
+            if name.endswith((" Code", " Name")):
+                slot = dims.setdefault(name[:-5], [None, None])
+                slot[0 if name.endswith(" Code") else 1] = i
+            else:
+                self.periods.append((i, name, _period_start(name)))
+        self.dimensions = [(name, c, n) for name, (c, n) in dims.items()]
+
+
+def _period_start(code: str) -> str | None:
+    """First day of a month (``MM/YYYY``), quarter (``Qn-YYYY``) or year (``YYYY``) period code."""
+    try:
+        if len(code) == 7 and code[2] == "/":
+            return f"{int(code[3:]):04d}-{int(code[:2]):02d}-01"
+        if code.startswith("Q") and "-" in code:
+            quarter, year = code[1:].split("-", 1)
+            return f"{int(year):04d}-{3 * int(quarter) - 2:02d}-01"
+        if len(code) == 4 and code.isdigit():
+            return f"{code}-01-01"
+    except ValueError:
+        return None
+    return None
