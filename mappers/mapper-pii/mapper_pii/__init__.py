@@ -1,0 +1,1 @@
+"""Keyed pseudonymisation of personal fields in a Singer stream (see docs/privacy.md)."""

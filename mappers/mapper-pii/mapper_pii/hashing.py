@@ -1,0 +1,201 @@
+"""Keyed hashing of personal values, and the field paths that say where they are.
+
+Pure functions, no Singer I/O: the mapper (``mapper.py``) applies them to SCHEMA and RECORD
+messages. Everything here is deterministic for a given key, which is what makes the hashes
+joinable across sources and stable across runs (docs/privacy.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+MIN_KEY_LENGTH = 16
+"""A shorter key is refused: a keyed hash is only as private as its key is hard to guess."""
+
+_SEGMENT = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<each>\[\])?")
+_PHONE = re.compile(r"\+?[0-9][0-9 ().\-/]{5,}[0-9]")
+_HASHED_DESCRIPTION = "HMAC-SHA256 (hex) of the normalised personal value; see docs/privacy.md."
+
+
+class PiiConfigError(ValueError):
+    """A hashing configuration that would let a raw personal value through, or cannot run."""
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One step of a field path: a property name, and whether it holds a list to walk."""
+
+    name: str
+    each: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FieldPath:
+    """A configured personal field, e.g. ``email``, ``requester.email``, ``reviewers[].reviewer.name``."""
+
+    text: str
+    segments: tuple[Segment, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> FieldPath:
+        """Read the dotted path syntax of docs/privacy.md; ``[]`` after a name walks a list."""
+        segments = []
+        for part in text.split("."):
+            match = _SEGMENT.fullmatch(part)
+            if match is None:
+                msg = f"invalid field path {text!r} (expected names joined by '.', '[]' after list names)"
+                raise PiiConfigError(msg)
+            segments.append(Segment(match["name"], each=match["each"] is not None))
+        return cls(text, tuple(segments))
+
+
+def normalise(value: Any) -> str:
+    """The canonical text of a personal value, so one person hashes the same in every source.
+
+    Text: Unicode NFKC, whitespace collapsed, lower case (e-mail addresses and names differ
+    in case between systems). Phone-like text keeps only a leading ``+`` and the digits
+    ("+1 (555) 010-2000" and "+15550102000" are one number). Numbers use their shortest
+    decimal form (Xactly salaries arrive as 85000, 85000.0 or 85000.00).
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float | Decimal):
+        number = Decimal(repr(value)) if isinstance(value, float) else value
+        return format(number.normalize(), "f") if number.is_finite() else str(number)
+    if isinstance(value, str):
+        text = " ".join(unicodedata.normalize("NFKC", value).split()).lower()
+        if _PHONE.fullmatch(text):
+            digits = "".join(ch for ch in text if ch.isdigit())
+            return f"+{digits}" if text.startswith("+") else digits
+        return text
+    # An object or list where the configuration expected a scalar: hash all of it rather than
+    # let any part through.
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+class KeyedHasher:
+    """HMAC-SHA256 under one secret key; ``None`` and empty text stay as they are."""
+
+    def __init__(self, key: str) -> None:
+        if len(key) < MIN_KEY_LENGTH:
+            msg = f"hash_key is shorter than {MIN_KEY_LENGTH} characters"
+            raise PiiConfigError(msg)
+        self._base = hmac.new(key.encode(), digestmod=hashlib.sha256)
+
+    def __call__(self, value: Any) -> Any:
+        """Hash one value (see :func:`normalise` for what counts as the same value)."""
+        if value is None:
+            return None
+        text = normalise(value)
+        if not text:
+            return value
+        digest = self._base.copy()
+        digest.update(text.encode())
+        return digest.hexdigest()
+
+
+def hash_in_record(node: Any, segments: tuple[Segment, ...], hasher: Callable[[Any], Any]) -> None:
+    """Replace, in place, every value the path reaches; missing keys and nulls are left alone.
+
+    Fails safe on shape surprises: a list where an object was expected is walked item by item,
+    and a leaf that is an object or list is hashed whole.
+    """
+    if isinstance(node, list):
+        for item in node:
+            hash_in_record(item, segments, hasher)
+        return
+    if not isinstance(node, dict):
+        return
+    head, rest = segments[0], segments[1:]
+    if head.name not in node:
+        return
+    value = node[head.name]
+    if rest:
+        hash_in_record(value, rest, hasher)
+    elif head.each and isinstance(value, list):
+        node[head.name] = [hasher(item) for item in value]
+    else:
+        node[head.name] = hasher(value)
+
+
+def hash_in_schema(schema: dict[str, Any], path: FieldPath, stream: str) -> None:
+    """Retype the path's leaf as a string (its hash) in a stream's JSON schema, in place.
+
+    A name missing from a declared ``properties`` map is a configuration error (a typo would
+    otherwise let the real field through unhashed). Below a free-form object (no
+    ``properties``) there is nothing to retype, and the record walk still hashes the value.
+    """
+    node: dict[str, Any] = schema
+    for index, segment in enumerate(path.segments):
+        properties = _properties(node)
+        if properties is None:
+            return
+        if segment.name not in properties:
+            msg = f"stream {stream!r} has no field {segment.name!r} for hash path {path.text!r}"
+            raise PiiConfigError(msg)
+        last = index == len(path.segments) - 1
+        child: dict[str, Any] = properties[segment.name]
+        if segment.each:
+            holder = _array_holder(child)
+            if holder is None:
+                if _declares_type(child):
+                    msg = f"stream {stream!r}: {segment.name!r} is not a list in hash path {path.text!r}"
+                    raise PiiConfigError(msg)
+                return
+            if last:
+                holder["items"] = _hashed(holder.get("items", {}))
+                return
+            node = holder.get("items", {})
+        elif last:
+            properties[segment.name] = _hashed(child)
+        else:
+            node = child
+
+
+def _properties(node: dict[str, Any]) -> dict[str, Any] | None:
+    if "properties" in node:
+        props: dict[str, Any] = node["properties"]
+        return props
+    for alternative in node.get("anyOf", []) + node.get("oneOf", []):
+        if isinstance(alternative, dict) and "properties" in alternative:
+            alt_props: dict[str, Any] = alternative["properties"]
+            return alt_props
+    return None
+
+
+def _types(node: dict[str, Any]) -> set[str]:
+    declared = node.get("type", [])
+    found = {declared} if isinstance(declared, str) else set(declared)
+    for alternative in node.get("anyOf", []) + node.get("oneOf", []):
+        if isinstance(alternative, dict):
+            found |= _types(alternative)
+    return found
+
+
+def _declares_type(node: dict[str, Any]) -> bool:
+    return bool(_types(node))
+
+
+def _array_holder(node: dict[str, Any]) -> dict[str, Any] | None:
+    if "items" in node or "array" in _types({"type": node.get("type", [])}):
+        return node
+    for alternative in node.get("anyOf", []) + node.get("oneOf", []):
+        if isinstance(alternative, dict) and ("items" in alternative or alternative.get("type") == "array"):
+            return alternative
+    return None
+
+
+def _hashed(old: dict[str, Any]) -> dict[str, Any]:
+    types = _types(old)
+    nullable = not types or "null" in types
+    return {"type": ["string", "null"] if nullable else "string", "description": _HASHED_DESCRIPTION}

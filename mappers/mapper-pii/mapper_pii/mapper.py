@@ -1,0 +1,151 @@
+"""``mapper-pii``: a Singer inline mapper that hashes personal fields with a secret key.
+
+Why a mapper of our own rather than SDK stream maps: the SDK's map expressions offer md5 and
+sha256 but no keyed hash, and a missing salt only shows up at the first record. This mapper
+checks its key before reading a single message and refuses to start without it, and it is the
+one process between tap and loader, so no record can reach the loader around it
+(docs/privacy.md).
+"""
+
+from __future__ import annotations
+
+import sys
+import typing as t
+from dataclasses import dataclass
+
+from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecReader, MsgSpecWriter
+from singer_sdk.helpers.capabilities import PluginCapabilities
+from singer_sdk.mapper_base import InlineMapper
+from singer_sdk.singerlib.encoding.simple import Message
+
+from mapper_pii.hashing import FieldPath, KeyedHasher, PiiConfigError, hash_in_record, hash_in_schema
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    from typing_extensions import override
+
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.capabilities import CapabilitiesEnum
+    from singer_sdk.plugin_base import _ConfigInput
+
+
+@dataclass(slots=True)
+class _Verbatim(Message):
+    """A message written back exactly as it was read (after in-place hashing of its record).
+
+    Re-building RecordMessage objects would re-parse ``time_extracted`` and drop keys the SDK
+    does not model; a mapper that only hashes should change nothing else.
+    """
+
+    payload: dict[str, t.Any]
+
+    @override
+    def to_dict(self) -> dict[str, t.Any]:
+        return self.payload
+
+
+class PiiMapper(InlineMapper):
+    """Replace configured personal fields with HMAC-SHA256 hashes; pass everything else through."""
+
+    name = "mapper-pii"
+    message_reader_class = MsgSpecReader
+    message_writer_class = MsgSpecWriter
+    capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "hash_key",
+            th.StringType,
+            secret=True,
+            title="Hash key",
+            description=(
+                "Secret HMAC-SHA256 key (at least 16 characters). The same key must be used for "
+                "every source so that one person hashes the same everywhere; in meltano.yml it "
+                "comes from the PII_HASH_KEY environment variable."
+            ),
+        ),
+        th.Property(
+            "hash_fields",
+            th.ObjectType(additional_properties=th.ArrayType(th.StringType)),
+            title="Fields to hash per stream",
+            description=(
+                "Stream name -> field paths to hash, e.g. {\"people\": [\"email\", \"name\"], "
+                "\"requests\": [\"assignees[].name\", \"reviewers[].reviewer.name\"]}."
+            ),
+        ),
+    ).to_dict()
+
+    def __init__(self, **kwargs: t.Any) -> None:
+        super().__init__(**kwargs)
+        self._paths = {
+            stream: tuple(FieldPath.parse(text) for text in texts)
+            for stream, texts in (self.config.get("hash_fields") or {}).items()
+            if texts
+        }
+        key = self.config.get("hash_key") or ""
+        if self._paths and not key:
+            streams = ", ".join(sorted(self._paths))
+            msg = (
+                f"refusing to start: hash_key is not set (export PII_HASH_KEY) but hashing is "
+                f"configured for streams: {streams}"
+            )
+            raise PiiConfigError(msg)
+        if not self._paths:
+            self.logger.warning("mapper-pii has no hash_fields configured: records pass through unchanged")
+        self._hasher = KeyedHasher(key) if key else None
+
+    @override
+    def map_schema_message(self, message_dict: dict) -> t.Iterable[Message]:
+        stream = message_dict["stream"]
+        for path in self._paths.get(stream, ()):
+            hash_in_schema(message_dict["schema"], path, stream)
+        yield _Verbatim(message_dict)
+
+    @override
+    def map_record_message(self, message_dict: dict) -> t.Iterable[Message]:
+        paths = self._paths.get(message_dict["stream"])
+        if paths and self._hasher is not None:
+            record = message_dict["record"]
+            for path in paths:
+                hash_in_record(record, path.segments, self._hasher)
+        yield _Verbatim(message_dict)
+
+    @override
+    def map_state_message(self, message_dict: dict) -> t.Iterable[Message]:
+        yield _Verbatim(message_dict)
+
+    @override
+    def map_activate_version_message(self, message_dict: dict) -> t.Iterable[Message]:
+        yield _Verbatim(message_dict)
+
+    @override
+    def map_batch_message(self, message_dict: dict) -> t.Iterable[Message]:
+        """BATCH files would carry raw records past this process, so they are refused."""
+        msg = (
+            f"stream {message_dict.get('stream')!r} sent a BATCH message: batch files cannot be hashed; "
+            "turn off the tap's batch_config"
+        )
+        raise PiiConfigError(msg)
+
+    @override
+    @classmethod
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: _ConfigInput | None = None,
+        file_input: t.IO[str] | None = None,
+    ) -> None:
+        """Run the mapper; a configuration problem ends in one line on stderr and exit code 1."""
+        try:
+            super().invoke(about=about, about_format=about_format, config=config, file_input=file_input)
+        except PiiConfigError as exc:
+            sys.stderr.write(f"mapper-pii: {exc}\n")
+            sys.stderr.flush()
+            sys.exit(1)
