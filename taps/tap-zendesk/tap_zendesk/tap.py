@@ -1,0 +1,163 @@
+"""TapZendesk: settings, stream list, and a command line that fails with one clear line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+from singer_sdk import Tap
+from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.plugin_base import SingerCommand
+from typing_extensions import override
+
+from tap_zendesk import settings, streams
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from singer_sdk.streams import Stream
+
+#: The SDK logs this before re-raising; the command's one-line error already names the stream/URL.
+_SDK_ECHO = "An unhandled error occurred while syncing"
+
+
+class _DropSdkEcho(logging.Filter):
+    @override
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(_SDK_ECHO)
+
+
+class OneLineErrorCommand(SingerCommand):
+    """The SDK command, but a failure is one ERROR line (traceback only at DEBUG) and exit code 1.
+
+    The SDK's default excepthook logs the whole traceback at ERROR and prints config errors over
+    several lines; operators reading a scheduler log need the one sentence that says what to fix.
+    """
+
+    @override
+    def invoke(self, ctx: click.Context) -> Any:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_DropSdkEcho())
+        try:
+            return super().invoke(ctx)
+        except ConfigValidationError as exc:  # raised by our own checks after the SDK's schema pass
+            self.logger.error("Config error: %s", "; ".join(exc.errors or [str(exc)]))  # noqa: TRY400
+            ctx.exit(1)
+
+    @override
+    def excepthook(
+        self, exc_type: type[BaseException], exc_value: BaseException, exc_traceback: TracebackType | None
+    ) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            sys.__excepthook__(exc_type, exc_value, exc_traceback)
+            return
+        message = str(exc_value) or exc_type.__name__
+        if not exc_type.__module__.startswith(("singer_sdk", "tap_zendesk")):
+            message = f"{exc_type.__name__}: {message}"
+        self.logger.error("%s", message)
+        self.logger.debug("Traceback", exc_info=(exc_type, exc_value, exc_traceback))
+
+
+class TapZendesk(Tap):
+    """Zendesk Support tap: the singer-io tap's streams on the Meltano Singer SDK, any API host."""
+
+    name = "tap-zendesk"
+    message_writer_class = MsgSpecWriter
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "subdomain",
+            th.StringType,
+            title="Subdomain",
+            description="Account name: 'acme' for https://acme.zendesk.com (a pasted URL of it works).",
+        ),
+        th.Property("email", th.StringType, title="Email", description="Agent email for API-token auth."),
+        th.Property(
+            "api_token",
+            th.StringType,
+            secret=True,
+            title="API token",
+            description="Zendesk API token, sent as Basic '{email}/token:{api_token}'.",
+        ),
+        th.Property(
+            "access_token",
+            th.StringType,
+            secret=True,
+            title="OAuth access token",
+            description="OAuth token, sent as Bearer; used when api_token is not set.",
+        ),
+        th.Property(
+            "start_date",
+            th.DateTimeType,
+            required=True,
+            title="Start date",
+            description="Export changes from this moment on (first run; later runs resume from state).",
+        ),
+        th.Property(
+            "api_url",
+            th.StringType,
+            title="API URL",
+            description="API root; default https://{subdomain}.zendesk.com/api/v2 (set for proxy/emulator).",
+        ),
+        th.Property(
+            "page_size",
+            th.IntegerType(minimum=1, maximum=100),
+            default=100,
+            title="Page size",
+            description="page[size] for cursor-paginated lists (max 100); exports always use 1000.",
+        ),
+        th.Property(
+            "request_timeout",
+            th.IntegerType(minimum=1),
+            default=300,
+            title="Request timeout",
+            description="Seconds to wait for one HTTP response.",
+        ),
+        th.Property(
+            "max_retry_seconds",
+            th.NumberType(minimum=0),
+            default=settings.DEFAULT_MAX_RETRY_SECONDS,
+            title="Retry budget",
+            description="Most seconds spent waiting to retry one request (429 Retry-After, 5xx).",
+        ),
+        th.Property(
+            "rate_limit_default_wait",
+            th.NumberType(minimum=0),
+            default=settings.DEFAULT_RATE_LIMIT_WAIT,
+            title="Default 429 wait",
+            description="Seconds to wait after a 429 that carries no Retry-After header.",
+        ),
+    ).to_dict()
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Validate what JSON Schema cannot (auth pairs, subdomain, start_date) before any request."""
+        super().__init__(**kwargs)
+        if kwargs.get("validate_config", True):
+            found = settings.problems(self.config)
+            if found:
+                raise ConfigValidationError("Config validation failed", errors=found)
+
+    @override
+    def discover_streams(self) -> list[Stream]:
+        return [stream_class(tap=self) for stream_class in streams.STREAMS]
+
+    @classmethod
+    @override
+    def get_singer_command(cls) -> click.Command:
+        command = super().get_singer_command()
+        return OneLineErrorCommand(
+            name=command.name,
+            callback=command.callback,
+            params=command.params,
+            help=command.help,
+            context_settings=command.context_settings,
+            logger=cls.logger,
+        )
+
+
+if __name__ == "__main__":
+    TapZendesk.cli()
