@@ -25,16 +25,29 @@ class Mutation:
     updated: list[Any] = field(default_factory=list)
     created: list[Any] = field(default_factory=list)
     deleted: list[Any] = field(default_factory=list)
+    #: The same changes per collection name (keys repeat across collections, so the flat lists can mix them).
+    collections: dict[str, Mutation] = field(default_factory=dict)
 
-    def merge(self, other: Mutation) -> None:
+    def merge(self, other: Mutation, collection: str | None = None) -> None:
         """Accumulate another collection's changes into this summary."""
         self.updated += other.updated
         self.created += other.created
         self.deleted += other.deleted
+        if collection is not None:
+            self.collections[collection] = other
 
-    def as_dict(self) -> dict[str, list[Any]]:
+    def of(self, collection: str) -> Mutation:
+        """What changed in one collection."""
+        return self.collections.get(collection, Mutation())
+
+    def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form for the admin API."""
-        return {"updated": self.updated, "created": self.created, "deleted": self.deleted}
+        return {
+            "updated": self.updated,
+            "created": self.created,
+            "deleted": self.deleted,
+            "collections": {name: m.as_dict() for name, m in self.collections.items()},
+        }
 
 
 class Collection:

@@ -91,8 +91,8 @@ class HttpEmulator(abc.ABC):
         rng = self.rng(f"advance:{self.mutation_count}")
         self.mutation_count += 1
         change = Mutation()
-        for collection in self.collections.values():
-            change.merge(collection.mutate(rng, updates, creates, deletes))
+        for name, collection in self.collections.items():
+            change.merge(collection.mutate(rng, updates, creates, deletes), name)
         return change
 
     # -- HTTP plumbing -------------------------------------------------------------------------
@@ -235,6 +235,7 @@ class EmulatorServer:
             asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=30)
+        self._loop.close()
 
     def __enter__(self) -> EmulatorServer:
         return self.start()

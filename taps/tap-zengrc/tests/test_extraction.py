@@ -73,7 +73,7 @@ def test_activate_version_follows_the_last_record_of_each_stream(emulator, tap):
 
 def test_a_record_deleted_at_the_source_is_absent_from_the_next_version(emulator, tap):
     server = emulator("zengrc", seed=8, volume=12, only="vendors")
-    change = server.emulator.advance(updates=2, creates=1, deletes=3)
+    change = server.emulator.advance(updates=2, creates=1, deletes=3).of("vendors")
     run = tap(tap_config(server.url))
     emitted = {r["id"] for r in run.records("vendors")}
     assert not emitted & set(change.deleted)
