@@ -44,9 +44,11 @@ class PreflightError(Exception):
 
 
 def resolved_settings(environ: Mapping[str, str]) -> dict[str, str]:
-    """The non-empty settings, as Meltano exported them to this command."""
+    """Return the non-empty settings, as Meltano exported them to this command."""
     return {
-        name[len(PREFIX) :].lower(): value for name, value in environ.items() if name.startswith(PREFIX) and value
+        name[len(PREFIX) :].lower(): value
+        for name, value in environ.items()
+        if name.startswith(PREFIX) and value
     }
 
 

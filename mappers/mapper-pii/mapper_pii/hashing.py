@@ -58,7 +58,7 @@ class FieldPath:
 
 
 def normalise(value: Any) -> str:
-    """The canonical text of a personal value, so one person hashes the same in every source.
+    """Return the canonical text of a value, so one person hashes the same in every source.
 
     Text: Unicode NFKC, whitespace collapsed, lower case (e-mail addresses and names differ
     in case between systems). Phone-like text keeps only a leading ``+`` and the digits

@@ -74,8 +74,8 @@ class PiiMapper(InlineMapper):
             th.ObjectType(additional_properties=th.ArrayType(th.StringType)),
             title="Fields to hash per stream",
             description=(
-                "Stream name -> field paths to hash, e.g. {\"people\": [\"email\", \"name\"], "
-                "\"requests\": [\"assignees[].name\", \"reviewers[].reviewer.name\"]}."
+                'Stream name -> field paths to hash, e.g. {"people": ["email", "name"], '
+                '"requests": ["assignees[].name", "reviewers[].reviewer.name"]}.'
             ),
         ),
     ).to_dict()
@@ -100,14 +100,14 @@ class PiiMapper(InlineMapper):
         self._hasher = KeyedHasher(key) if key else None
 
     @override
-    def map_schema_message(self, message_dict: dict) -> t.Iterable[Message]:
+    def map_schema_message(self, message_dict: dict[str, t.Any]) -> t.Iterable[Message]:
         stream = message_dict["stream"]
         for path in self._paths.get(stream, ()):
             hash_in_schema(message_dict["schema"], path, stream)
         yield _Verbatim(message_dict)
 
     @override
-    def map_record_message(self, message_dict: dict) -> t.Iterable[Message]:
+    def map_record_message(self, message_dict: dict[str, t.Any]) -> t.Iterable[Message]:
         paths = self._paths.get(message_dict["stream"])
         if paths and self._hasher is not None:
             record = message_dict["record"]
@@ -116,15 +116,15 @@ class PiiMapper(InlineMapper):
         yield _Verbatim(message_dict)
 
     @override
-    def map_state_message(self, message_dict: dict) -> t.Iterable[Message]:
+    def map_state_message(self, message_dict: dict[str, t.Any]) -> t.Iterable[Message]:
         yield _Verbatim(message_dict)
 
     @override
-    def map_activate_version_message(self, message_dict: dict) -> t.Iterable[Message]:
+    def map_activate_version_message(self, message_dict: dict[str, t.Any]) -> t.Iterable[Message]:
         yield _Verbatim(message_dict)
 
     @override
-    def map_batch_message(self, message_dict: dict) -> t.Iterable[Message]:
+    def map_batch_message(self, message_dict: dict[str, t.Any]) -> t.Iterable[Message]:
         """BATCH files would carry raw records past this process, so they are refused."""
         msg = (
             f"stream {message_dict.get('stream')!r} sent a BATCH message: batch files cannot be hashed; "
