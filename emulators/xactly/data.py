@@ -1,0 +1,219 @@
+"""Deterministic Xactly Connect data: every ``xc_*`` table generated from (seed, volume), and its changes.
+
+The shapes that break naive incremental extraction are generated on purpose (shared/sources/xactly.md §3.8,
+§6): rows are loaded in big batches that share one ``MODIFIED_DATE`` (so ties cross any sensible page
+boundary), a quarter of the history was modified after creation (so ``MODIFIED_DATE`` order and key order
+disagree), and every :meth:`XactlyData.advance` stamps its updates — which hit random, often low keys — and
+its new rows with one shared timestamp.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from emulators.core import Collection, Mutation, SimClock
+from emulators.core.clock import EPOCH
+from emulators.xactly.tables import TABLES, Table
+
+Record = dict[str, Any]
+Make = Callable[[int, random.Random], Record]
+#: Summary tables have no key (§2.1); the emulator numbers their rows with this hidden column.
+ROW_NUMBER = "__ROW"
+
+_FIRST = ["Ana", "Björn", "Chloé", "Dmitri", "Emeka", "Fatima", "Guo", "Hiro", "Inés", "José", "Kai", "Lena"]
+_LAST = ["Okafor", "Müller", "García", "O'Brien", "Nguyen", "Smith", "Kowalski", "Rossi", "Tanaka", "Dubois"]
+_PERSON_COLUMNS = ("PARTICIPANT_NAME", "MGR_PARTICIPANT_NAME", "PERSON_NAME", "MANAGER_NAME", "_BY_NAME")
+
+
+def string_key(i: int) -> str:
+    """A unique string key whose order is unrelated to creation order (Knuth's multiplicative hash)."""
+    return f"{(i * 2654435761) % 2**32:08x}-{i}"
+
+
+def _person(rng: random.Random) -> str:
+    # §2.3: some tenants embed the employee id in participant names.
+    return f"{rng.choice(_FIRST)} {rng.choice(_LAST)} ({rng.randint(10000, 99999)})"
+
+
+class XactlyData:
+    """The tables' records (core :class:`Collection` per table), a :class:`SimClock` and the change step.
+
+    ``volume`` is the row count of every keyed table; ``_HIST`` tables start with one version per parent
+    row and the summaries with ``volume // 4 + 1`` rows. ``tables`` restricts which tables exist.
+    """
+
+    def __init__(
+        self, seed: int = 1, volume: int = 100, tables: Iterable[str] | None = None, custom_columns: bool = True
+    ) -> None:
+        self.seed = seed
+        self.volume = volume
+        self.clock = SimClock()
+        self.custom_columns = custom_columns
+        names = sorted(tables) if tables is not None else list(TABLES)
+        unknown = set(names) - set(TABLES)
+        if unknown:
+            msg = f"unknown xactly tables: {', '.join(sorted(unknown))}"
+            raise ValueError(msg)
+        self.tables: dict[str, Table] = {n: self._shape(TABLES[n]) for n in names}
+        self.mutation_count = 0
+        self._stamp: datetime | None = None
+        self.collections: dict[str, Collection] = {}
+        for table in self.tables.values():
+            self.collections[table.name] = self._collection(table)
+
+    def _shape(self, table: Table) -> Table:
+        if table.custom and not self.custom_columns:
+            columns = tuple(c for c in table.columns if "__" not in c)
+            return Table(table.name, table.key, columns, custom=False, hist_of=table.hist_of)
+        return table
+
+    def rng(self, purpose: str) -> random.Random:
+        """A random stream that depends only on the seed and what it is for."""
+        return random.Random(f"xactly:{self.seed}:{purpose}")
+
+    def initial_count(self, table: Table) -> int:
+        """Rows a table starts with."""
+        return self.volume if table.key else self.volume // 4 + 1
+
+    def _collection(self, table: Table) -> Collection:
+        key = table.key[0] if table.key else ROW_NUMBER
+        collection = Collection(table.name, self.maker(table), self._toucher(table), key=key)
+        collection.populate(self.initial_count(table), self.rng(f"populate:{table.name}"))
+        return collection
+
+    # -- row generation ------------------------------------------------------------------------
+
+    def _modified(self, i: int, rng: random.Random) -> datetime:
+        """Load batches of ~a third of the volume share one stamp; 25% of rows were modified later."""
+        if self._stamp is not None:
+            return self._stamp
+        batches = 3
+        batch = min(batches - 1, (i - 1) * batches // max(self.volume, 1))
+        if rng.random() < 0.25:
+            batch = rng.randint(batch, batches)
+        return self.clock.history_point(0.5 + batch / (2 * batches))
+
+    def _value_maker(self, table: Table, column: str) -> Callable[[random.Random], Any]:  # noqa: PLR0911
+        sql_type = table.sql_type(column)
+        start = EPOCH
+        if sql_type == "TIMESTAMP":
+            if column == "TERMINATION_DATE":
+                return lambda r: None if r.random() < 0.8 else start + timedelta(seconds=r.randint(0, 31_000_000))
+            return lambda r: (start + timedelta(seconds=r.randint(0, 31_000_000), milliseconds=r.randint(0, 999)))
+        if sql_type == "TINYINT":
+            return lambda r: r.randint(0, 1)
+        if sql_type == "BIGINT":
+            return lambda r: None if r.random() < 0.05 else r.randint(1, 2_000_000)
+        if sql_type.startswith("DECIMAL"):
+            return lambda r: None if r.random() < 0.05 else Decimal(r.randint(-10**6, 10**9)).scaleb(-4)
+        if sql_type.startswith("VARCHAR(64)"):
+            return lambda r: string_key(r.randint(1, 10**6))
+        if column in {"FIRST_NAME", "MIDDLE_NAME"}:
+            return lambda r: None if column == "MIDDLE_NAME" and r.random() < 0.6 else r.choice(_FIRST)
+        if column == "LAST_NAME":
+            return lambda r: r.choice(_LAST)
+        if column == "EMAIL":
+            return lambda r: f"{r.choice(_FIRST).lower()}.{r.randint(1, 9999)}@example.com"
+        if column.endswith(_PERSON_COLUMNS):
+            return _person
+        word = column.lower().removesuffix("_name")
+        return lambda r: f"{word} {r.randint(1, 500)}, \"{r.choice('abcxyz')}\""
+
+    def maker(self, table: Table) -> Make:
+        """``make(i, rng)`` → row ``i`` of ``table`` (values only depend on ``i``'s rng draws)."""
+        parent = TABLES.get(table.hist_of or "")
+        fixed = {"OBJECT_ID", "MODIFIED_DATE", "CREATED_DATE", "VERSION", *table.key}
+        if parent:
+            fixed.update(parent.key)
+        values = [(c, self._value_maker(table, c)) for c in table.columns if c not in fixed]
+        key_type = table.sql_type(table.key[0]) if table.key else ""
+        has_modified = "MODIFIED_DATE" in table.columns
+
+        def make(i: int, rng: random.Random) -> Record:
+            record: Record = {}
+            if not table.key:
+                record[ROW_NUMBER] = i
+            elif parent:
+                record["OBJECT_ID"] = i
+                record[parent.key[0]] = rng.randint(1, max(self.volume, 1))
+            else:
+                record[table.key[0]] = string_key(i) if key_type.startswith("VARCHAR") else i
+            if "VERSION" in table.columns:
+                record["VERSION"] = 1
+            if has_modified:
+                modified = self._modified(i, rng)
+                record["MODIFIED_DATE"] = modified
+                record["CREATED_DATE"] = modified - timedelta(days=rng.randint(0, 30))
+            for column, value in values:
+                record[column] = value(rng)
+            return {c: record.get(c) for c in (*((ROW_NUMBER,) if not table.key else ()), *table.columns)}
+
+        return make
+
+    def _toucher(self, table: Table) -> Callable[[Record, random.Random], None]:
+        amounts = [c for c in table.columns if table.sql_type(c).startswith("DECIMAL")]
+
+        def touch(record: Record, rng: random.Random) -> None:
+            if "MODIFIED_DATE" in record:
+                record["MODIFIED_DATE"] = self.clock.now.replace(microsecond=0)
+                record["VERSION"] = (record.get("VERSION") or 0) + 1
+                record["MODIFIED_BY_NAME"] = _person(rng)
+            for column in amounts:
+                record[column] = Decimal(rng.randint(-10**6, 10**9)).scaleb(-4)
+
+        return touch
+
+    # -- changes -------------------------------------------------------------------------------
+
+    def advance(self, updates: int = 5, creates: int = 5, seconds: float = 86_400) -> dict[str, Mutation]:
+        """One "next day": per table, ``updates`` existing rows and ``creates`` new ones, all sharing the
+        new clock time as MODIFIED_DATE; each updated parent row also gets a new ``_HIST`` version.
+
+        No deletes: Xactly Connect exposes no delete marker (§7), so an incremental reader cannot see them.
+        """
+        self.clock.advance(seconds)
+        self._stamp = self.clock.now.replace(microsecond=0)
+        rng = self.rng(f"advance:{self.mutation_count}")
+        self.mutation_count += 1
+        changes: dict[str, Mutation] = {}
+        try:
+            for name, table in self.tables.items():
+                if table.hist_of is None:
+                    changes[name] = self.collections[name].mutate(rng, updates, creates, 0)
+            for name, table in self.tables.items():
+                if table.hist_of is not None:
+                    changes[name] = self._add_versions(table, changes.get(table.hist_of, Mutation()))
+        finally:
+            self._stamp = None
+        return changes
+
+    def _add_versions(self, table: Table, parent_change: Mutation) -> Mutation:
+        collection = self.collections[table.name]
+        parents = self.collections.get(table.hist_of or "")
+        change = Mutation()
+        if parents is None:
+            return change
+        for key in parent_change.updated + parent_change.created:
+            parent = parents.get(key)
+            if parent is None:
+                continue
+            record = {"OBJECT_ID": collection.next_id, **parent}
+            collection.next_id += 1
+            collection.add(record)
+            change.created.append(record["OBJECT_ID"])
+        return change
+
+    def truth(self, table: str | None = None) -> dict[str, list[Record]]:
+        """What each table holds now, rows in key order, without the summaries' hidden row number."""
+        names = [table] if table else list(self.tables)
+        result = {}
+        for name in names:
+            records = self.collections[name].records()
+            if not self.tables[name].key:
+                records = [{k: v for k, v in r.items() if k != ROW_NUMBER} for r in records]
+            result[name] = records
+        return result

@@ -1,0 +1,157 @@
+"""TapXactly: settings, discovery (source metadata, else the built-in catalogue) and one-line errors."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from singer_sdk import Tap
+from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.plugin_base import SingerCommand
+
+from tap_xactly import discovery, jdbc
+from tap_xactly.client import XactlyStream
+from tap_xactly.errors import XactlyError
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    from typing_extensions import override
+
+#: shared/sources/xactly.md §1.4: the API gateway URL the public tap uses (properties in the query string).
+DEFAULT_JDBC_URL = "jdbc:xactly://api.xactlycorp.com:443/api?sslVerifyServer=true"
+#: §1.2: the driver class inside Xactly's xjdbc jar.
+DEFAULT_DRIVER_CLASS = "com.xactly.connect.jdbc.Driver"
+
+
+class OneLineErrorCommand(SingerCommand):
+    """The SDK command, but a failure prints one line naming what failed; the traceback is DEBUG only."""
+
+    @override
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except XactlyError as exc:
+            self._fail(str(exc), exc)
+        except Exception as exc:  # noqa: BLE001 - anything else still ends in one line
+            self._fail(f"tap-xactly failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", exc)
+        return None
+
+    def _fail(self, message: str, exc: BaseException) -> None:
+        self.logger.error(message)
+        self.logger.debug("traceback", exc_info=exc)
+        sys.exit(1)
+
+
+class TapXactly(Tap):
+    """Xactly Incent ``xactly.xc_*`` tables through Xactly Connect's JDBC driver."""
+
+    name = "tap-xactly"
+    message_writer_class = MsgSpecWriter
+
+    config_jsonschema = th.PropertiesList(
+        th.Property("jdbc_url", th.StringType(), default=DEFAULT_JDBC_URL, title="JDBC URL",
+                    description="Xactly Connect JDBC URL (pod/sandbox hosts differ; the emulator uses an H2 URL)."),
+        th.Property("driver_class", th.StringType(), default=DEFAULT_DRIVER_CLASS, title="Driver class",
+                    description="JDBC driver class inside driver_jar."),
+        th.Property("driver_jar", th.CustomType({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+                    title="Driver jar", description="Path of Xactly's JDBC driver jar (several: list, or os.pathsep-separated)."),
+        th.Property("username", th.StringType(), title="Username", description="Xactly Connect user."),
+        th.Property("password", th.StringType(), secret=True, title="Password", description="Xactly Connect password."),
+        th.Property("client_id", th.StringType(), title="API gateway client id",
+                    description="Sent as the driver's clientID connection property when set."),
+        th.Property("consumer", th.StringType(), title="API gateway consumer",
+                    description="Sent as the driver's consumer connection property when set."),
+        th.Property("schema", th.StringType(), default="xactly", title="Schema", description="Schema holding the xc_* objects."),
+        th.Property("start_date", th.DateTimeType(), title="Start date",
+                    description="Earliest MODIFIED_DATE to extract on a first run (default: everything)."),
+        th.Property("page_size", th.IntegerType(), default=10_000, title="Page size",
+                    description="Rows per keyset page; state is written after every page."),
+        th.Property("tables_include", th.ArrayType(th.StringType()), default=["xc_*"], title="Tables to include",
+                    description="Shell patterns of table names to extract."),
+        th.Property("tables_exclude", th.ArrayType(th.StringType()), default=[], title="Tables to exclude",
+                    description="Shell patterns of table names to skip."),
+        th.Property("max_retries", th.IntegerType(), default=5, title="Max tries per page",
+                    description="Attempts (with reconnect) for a page failing with a transient network/driver error."),
+        th.Property("max_retry_seconds", th.NumberType(), default=300, title="Max retry time",
+                    description="Give up retrying a page after this many seconds."),
+        th.Property("retry_initial_seconds", th.NumberType(), default=1.0, title="First retry wait",
+                    description="First backoff wait; doubles each try, capped at 60 s."),
+        th.Property("query_timeout_seconds", th.IntegerType(), default=600, title="Query timeout",
+                    description="JDBC query timeout (the Xactly driver's own response timeout is 600 s)."),
+        th.Property("skip_missing_tables", th.BooleanType(), default=False, title="Skip missing tables",
+                    description="A catalog table that no longer exists is logged as an error and skipped, "
+                    "instead of failing the run."),
+    ).to_dict()  # fmt: skip
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._client: jdbc.JdbcClient | None = None
+        super().__init__(*args, **kwargs)
+
+    @property
+    def client(self) -> jdbc.JdbcClient:
+        """The run's JDBC client; the driver jar is checked here, before the JVM starts."""
+        if self._client is None:
+            config = self.config
+            self._client = jdbc.JdbcClient(
+                jdbc.ConnectionSettings(
+                    jdbc_url=config.get("jdbc_url", DEFAULT_JDBC_URL),
+                    driver_class=config.get("driver_class", DEFAULT_DRIVER_CLASS),
+                    jars=jdbc.jar_paths(config.get("driver_jar")),
+                    username=config.get("username"),
+                    password=config.get("password"),
+                    properties={"clientID": config.get("client_id") or "", "consumer": config.get("consumer") or ""},
+                    query_timeout=int(config.get("query_timeout_seconds", 600)),
+                    fetch_size=int(config.get("page_size", 10_000)),
+                )
+            )
+        return self._client
+
+    @override
+    def discover_streams(self) -> list[XactlyStream]:
+        """From the input catalog when given (no round trip), else from the source's metadata."""
+        include = self.config.get("tables_include", ["xc_*"])
+        exclude = self.config.get("tables_exclude", [])
+        if self.input_catalog:
+            tables = [self._from_catalog_entry(entry) for entry in self.input_catalog.streams]
+        else:
+            tables = discovery.discover(self.client, self.config.get("schema", "xactly"), include, exclude)
+        return [XactlyStream(self, table, self.client) for table in tables]
+
+    @staticmethod
+    def _from_catalog_entry(entry: Any) -> discovery.TableInfo:
+        return discovery.TableInfo(
+            name=entry.tap_stream_id,
+            key=tuple(entry.key_properties or ()),
+            replication_key=entry.replication_key,
+            schema=entry.schema.to_dict(),
+        )
+
+    @override
+    def sync_all(self) -> None:
+        try:
+            super().sync_all()
+        finally:
+            if self._client is not None:
+                self._client.close()
+
+    @classmethod
+    @override
+    def get_singer_command(cls) -> OneLineErrorCommand:
+        command = super().get_singer_command()
+        return OneLineErrorCommand(
+            name=command.name,
+            callback=command.callback,
+            params=command.params,
+            help=command.help,
+            context_settings=command.context_settings,
+            logger=cls.logger,
+        )
+
+
+logging.getLogger("JPype").setLevel(logging.WARNING)
+
+if __name__ == "__main__":
+    TapXactly.cli()
