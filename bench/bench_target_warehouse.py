@@ -59,7 +59,11 @@ def _record(i: int, rng: random.Random, start: datetime) -> dict[str, object]:
         "created_at": created.isoformat().replace("+00:00", "Z"),
         "updated_at": (created + timedelta(hours=rng.randint(0, 500))).isoformat().replace("+00:00", "Z"),
         "due_date": (created + timedelta(days=90)).date().isoformat(),
-        "owner": {"id": rng.randint(1, 500), "name": f"Person {rng.randint(1, 500)}", "email": "p@example.com"},
+        "owner": {
+            "id": rng.randint(1, 500),
+            "name": f"Person {rng.randint(1, 500)}",
+            "email": "p@example.com",
+        },
         "tags": rng.sample(["soc2", "iso27001", "gdpr", "hipaa", "pci"], k=2),
         "custom_attributes": {"region": rng.choice(["EU", "US"]), "risk": {"level": rng.randint(1, 3)}},
         "external_ref": f"EXT-{i:08d}",
@@ -72,7 +76,9 @@ def generate(folder: Path, records: int) -> tuple[Path, Path]:
     start = datetime(2024, 1, 1, tzinfo=UTC)
     singer, bare = folder / "singer.jsonl", folder / "records.jsonl"
     with singer.open("wb") as s_out, bare.open("wb") as b_out:
-        s_out.write(orjson.dumps({"type": "SCHEMA", "stream": "controls", "schema": SCHEMA, "key_properties": ["id"]}))
+        s_out.write(
+            orjson.dumps({"type": "SCHEMA", "stream": "controls", "schema": SCHEMA, "key_properties": ["id"]})
+        )
         s_out.write(b"\n")
         for i in range(records):
             record = _record(i, rng, start)
@@ -92,10 +98,16 @@ def main() -> None:
         config = folder / "config.json"
         config.write_text(
             json.dumps(
-                {"filepath": str(folder / "target.duckdb"), "default_target_schema": "BENCH", "add_record_metadata": True}
+                {
+                    "filepath": str(folder / "target.duckdb"),
+                    "default_target_schema": "BENCH",
+                    "add_record_metadata": True,
+                }
             )
         )
-        target = measure("target-warehouse", [TARGET, "--config", str(config), "--input", str(singer)], args.records)
+        target = measure(
+            "target-warehouse", [TARGET, "--config", str(config), "--input", str(singer)], args.records
+        )
         floor_sql = (
             f"CREATE TABLE controls AS SELECT * FROM read_json('{bare}', format = 'newline_delimited')"
         )
@@ -117,7 +129,9 @@ def main() -> None:
         },
     )
     for m in (target, floor):
-        print(f"{m.label:28s} {m.seconds:7.2f} s {m.records_per_second:10.0f} rec/s  peak {m.peak_rss_mb:6.0f} MB")
+        print(
+            f"{m.label:26s} {m.seconds:6.2f} s {m.records_per_second:9.0f} rec/s peak {m.peak_rss_mb:.0f} MB"
+        )
     print(f"target / floor = {ratio:.1%}  -> {path}")
 
 

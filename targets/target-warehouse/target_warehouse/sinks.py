@@ -32,13 +32,13 @@ _UNSAFE = re.compile(r"[^0-9A-Za-z_]")
 
 
 def table_name(stream_name: str) -> str:
-    """A safe, readable identifier for a stream: ``public-users`` → ``public_users``."""
+    """Make a safe, readable identifier of a stream name: ``public-users`` → ``public_users``."""
     name = _UNSAFE.sub("_", stream_name) or "_"
     return f"_{name}" if name[0].isdigit() else name
 
 
 def _encode_default(value: Any) -> Any:
-    """orjson fallback: the Singer readers parse every JSON float as Decimal.
+    """Encode what orjson cannot: Decimal, as the Singer readers parse every JSON float into one.
 
     Emitting it as a raw JSON number keeps nested numbers numbers (a JSON column must not turn
     ``1.5`` into ``"1.5"``); DECIMAL columns are turned into strings before encoding, see
@@ -50,18 +50,17 @@ def _encode_default(value: Any) -> Any:
 
 
 def encode(record: dict[str, Any]) -> bytes:
+    """Serialise one record as a JSON line (numbers exact, nested values kept as JSON)."""
     try:
         return orjson.dumps(record, default=_encode_default)
     except TypeError:
         # orjson refuses integers beyond 64 bits; simplejson (an SDK dependency) writes them verbatim.
-        return simplejson.dumps(record, use_decimal=True, default=str, separators=(",", ":")).encode()
+        text: str = simplejson.dumps(record, use_decimal=True, default=str, separators=(",", ":"))
+        return text.encode()
 
 
 class WarehouseSink(BatchSink):
     """Buffers a batch as encoded lines, deduplicated by key (the last occurrence wins)."""
-
-    #: Larger batches amortise DuckDB's per-statement cost; 50k lines of ~1 kB is ~50 MB of buffer.
-    MAX_SIZE_DEFAULT = 50_000
 
     def __init__(
         self,
@@ -91,7 +90,9 @@ class WarehouseSink(BatchSink):
 
     @override
     def setup(self) -> None:
-        self.warehouse.prepare(self.table, self.column_types, self.key_properties)
+        # append-only keeps every record, so its table cannot carry the key as a PRIMARY KEY.
+        keys = self.key_properties if self._dedupe else []
+        self.warehouse.prepare(self.table, self.column_types, keys)
 
     @override
     def _parse_timestamps_in_record(
@@ -111,7 +112,7 @@ class WarehouseSink(BatchSink):
             context.setdefault("lines", []).append(line)
             return
         lines: dict[Any, bytes] = context.setdefault("lines", {})
-        key = tuple(record[k] for k in self.key_properties)
+        key: Any = tuple(record[k] for k in self.key_properties)
         try:
             replaced = key in lines
         except TypeError:  # an unhashable (object/array) key value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
@@ -10,6 +11,7 @@ from typing import Any, ClassVar
 import msgspec
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TargetCapabilities, TargetLoadMethods
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.target_base import Target
@@ -23,7 +25,10 @@ else:
     from typing_extensions import override
 
 if TYPE_CHECKING := False:
+    from collections.abc import Sequence
+
     from singer_sdk.helpers.capabilities import CapabilitiesEnum
+    from singer_sdk.sinks import Sink
 
 _SNIPPET = 120
 
@@ -37,7 +42,7 @@ class _LineReader(MsgSpecReader):
     def __init__(self) -> None:
         super().__init__()
         self._line_number = 0
-        self._decoder = msgspec.json.Decoder(float_hook=_decimal)
+        self._decoder = msgspec.json.Decoder(float_hook=Decimal)
 
     @override
     def deserialize_json(self, line: str) -> dict[str, Any]:
@@ -52,12 +57,6 @@ class _LineReader(MsgSpecReader):
             msg = f"input line {self._line_number} is not a Singer message (a JSON object)"
             raise InvalidInputLine(msg)
         return message
-
-
-def _decimal(text: str) -> Any:
-    from decimal import Decimal  # noqa: PLC0415
-
-    return Decimal(text)
 
 
 class TargetWarehouse(Target):
@@ -86,7 +85,8 @@ class TargetWarehouse(Target):
             th.StringType,
             default="main",
             title="Target schema",
-            description="Schema every stream lands in, case kept (Meltano passes the extractor's load_schema).",
+            description="Schema every stream lands in, case kept "
+            "(Meltano passes the extractor's load_schema).",
         ),
         th.Property(
             "add_record_metadata",
@@ -135,11 +135,33 @@ class TargetWarehouse(Target):
 
     @cached_property
     def warehouse(self) -> Warehouse:
+        """Opened on first use, so `--about` and config errors never create a database file."""
         return Warehouse(Path(self.config["filepath"]).expanduser(), self.logger)
 
     @property
     def schema_name(self) -> str:
+        """Every stream's schema; an empty value (unset Meltano variable) falls back to main."""
         return str(self.config.get("default_target_schema") or "main")
+
+    @override
+    def get_sink(
+        self,
+        stream_name: str,
+        *,
+        record: dict[str, Any] | None = None,
+        schema: dict[str, Any] | None = None,
+        key_properties: Sequence[str] | None = None,
+    ) -> Sink:
+        """Load a replaced sink's pending records before the new sink can load newer ones.
+
+        The SDK parks a sink whose stream got a new SCHEMA and drains it only at the next full
+        drain, after the new sink may already have loaded later versions of the same keys.
+        """
+        if schema is not None and self.sink_exists(stream_name):
+            current = super().get_sink(stream_name)
+            if current.original_schema != schema or current.key_properties != key_properties:
+                self.drain_one(current)
+        return super().get_sink(stream_name, record=record, schema=schema, key_properties=key_properties)
 
     @override
     def process_endofpipe(self) -> None:
@@ -149,7 +171,7 @@ class TargetWarehouse(Target):
 
     @classmethod
     @override
-    def invoke(cls, **kwargs: Any) -> None:  # type: ignore[override]
+    def invoke(cls, **kwargs: Any) -> None:
         """Run the target; any failure ends in one clear ERROR line and exit code 1.
 
         The traceback is logged at DEBUG only: operators read Meltano's log, where a 40-line
@@ -157,12 +179,14 @@ class TargetWarehouse(Target):
         """
         try:
             super().invoke(**kwargs)
-        except Exception as exc:  # noqa: BLE001 - the CLI boundary: every error becomes one line
+        except Exception as exc:  # the CLI boundary: every error becomes one line
             cls.logger.debug("Traceback of the failure", exc_info=True)
             cls.logger.error("target-warehouse failed: %s", _one_line(exc))  # noqa: TRY400
             sys.exit(1)
 
 
 def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, ConfigValidationError):
+        return "invalid config: " + "; ".join(exc.errors)
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if isinstance(exc, (InvalidInputLine,)) or ": " in text else f"{type(exc).__name__}: {text}"

@@ -8,7 +8,7 @@ lossy guess.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -30,11 +30,12 @@ _CATALOG_SPELLINGS = {"TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ", "TIME WITHOUT T
 
 
 def decimal_type(scale: int) -> str:
+    """DECIMAL at full precision: the scale is what the schema promises, the integer digits are not."""
     return f"DECIMAL({DECIMAL_PRECISION},{scale})"
 
 
 def _decimal_scale(multiple_of: Any) -> int | None:
-    """The scale ``s`` when ``multipleOf`` is exactly 10^-s (0.01 → 2, 1 → 0), else None."""
+    """Return the scale ``s`` when ``multipleOf`` is exactly 10^-s (0.01 → 2, 1 → 0), else None."""
     try:
         step = Decimal(str(multiple_of)).normalize()
     except (InvalidOperation, ValueError):
@@ -83,6 +84,7 @@ def catalog_type(data_type: str) -> str:
 
 
 def is_decimal(sql_type: str) -> bool:
+    """Tell DECIMAL(p,s) columns, whose values must reach DuckDB as text to keep every digit."""
     return sql_type.startswith("DECIMAL")
 
 
@@ -91,7 +93,7 @@ def _numeric_rank(sql_type: str) -> int | None:
 
 
 def widened(existing: str, wanted: str) -> str | None:
-    """The type an existing column must change to so it can hold ``wanted`` values, or None to keep it.
+    """Return the type an existing column must change to so it holds ``wanted`` values (None: keep it).
 
     Numbers only widen (BIGINT → DECIMAL → DOUBLE, a DECIMAL's scale only grows); VARCHAR and JSON
     columns already hold anything; any other disagreement becomes VARCHAR, which every type casts to,
@@ -110,7 +112,3 @@ def widened(existing: str, wanted: str) -> str | None:
     if (existing, wanted) == ("DATE", "TIMESTAMPTZ"):
         return wanted
     return VARCHAR
-
-
-def decimal_columns(types: Mapping[str, str], names: Iterable[str]) -> list[str]:
-    return [name for name in names if is_decimal(types[name])]

@@ -7,9 +7,13 @@ the PyPI target-duckdb lacked when DuckDB >= 1.3 began reading its header-less C
 header (reference/meltano-notes.md §2b).
 """
 
+# SQL here is built from identifiers passed through quote()/literal(); values are bound parameters.
+# ruff: noqa: S608
+
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -32,27 +36,28 @@ class WarehouseError(Exception):
 
 
 def quote(identifier: str) -> str:
+    """Quote an identifier, so stream and property names never need renaming (DuckDB keeps case)."""
     return '"' + identifier.replace('"', '""') + '"'
 
 
 def literal(text: str) -> str:
+    """Quote a string literal (file paths, column names inside read_json's columns struct)."""
     return "'" + text.replace("'", "''") + "'"
 
 
 def first_line(error: BaseException) -> str:
+    """DuckDB errors carry a multi-line SQL excerpt; the first line is the reason."""
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 @dataclass(frozen=True)
 class TableRef:
+    """Where a stream lands: schema (from default_target_schema) and table (from the stream name)."""
+
     schema: str
     name: str
 
-    @property
-    def sql(self) -> str:
-        return f"{quote(self.schema)}.{quote(self.name)}"
-
-    def __str__(self) -> str:
+    def __str__(self) -> str:  # noqa: D105
         return f"{self.schema}.{self.name}"
 
 
@@ -69,8 +74,10 @@ class Warehouse:
             raise WarehouseError(msg) from exc
         # Naive timestamps from a tap are UTC by the project's rules; never read them in local time.
         self._con.execute("SET TimeZone = 'UTC'")
-        self._staging = tempfile.TemporaryDirectory(prefix="target-warehouse-")
-        self._batch_number = 0
+        # Names are always catalog-qualified: a schema named like the file (TAP_X in tap_x.duckdb)
+        # is otherwise an "ambiguous reference to catalog or schema".
+        row = self._con.execute("SELECT current_database()").fetchone()
+        self._catalog = str(row[0]) if row else "memory"
         self._versions: dict[TableRef, int] = {}
         self._overwritten: set[TableRef] = set()
 
@@ -80,8 +87,8 @@ class Warehouse:
         """Column name → declared type, in table order (empty when the table does not exist)."""
         rows = self._con.execute(
             "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-            [table.schema, table.name],
+            "WHERE table_catalog = ? AND table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [self._catalog, table.schema, table.name],
         ).fetchall()
         return {name: catalog_type(data_type) for name, data_type in rows}
 
@@ -92,8 +99,11 @@ class Warehouse:
         place (see :func:`target_warehouse.types.widened`); nothing is ever dropped.
         """
         with self._wrap(f"preparing table {table}"):
-            self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(table.schema)}")
+            self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self._catalog)}.{quote(table.schema)}")
             existing = self.columns(table)
+            if not existing and not columns:
+                self.logger.warning("Stream for %s declares no properties: nothing to load", table)
+                return
             if not existing:
                 definitions = [
                     f"{quote(name)} {sql_type}{' NOT NULL' if name in keys else ''}"
@@ -101,22 +111,29 @@ class Warehouse:
                 ]
                 if keys:
                     definitions.append(f"PRIMARY KEY ({', '.join(map(quote, keys))})")
-                self._con.execute(f"CREATE TABLE {table.sql} ({', '.join(definitions)})")
+                self._con.execute(f"CREATE TABLE {self._sql(table)} ({', '.join(definitions)})")
                 self.logger.info("Created table %s", table)
                 return
             for name, sql_type in columns.items():
                 if name not in existing:
-                    self._con.execute(f"ALTER TABLE {table.sql} ADD COLUMN {quote(name)} {sql_type}")
+                    self._con.execute(f"ALTER TABLE {self._sql(table)} ADD COLUMN {quote(name)} {sql_type}")
                     self.logger.info("Added column %s.%s %s", table, name, sql_type)
                 elif name not in keys and (target_type := widened(existing[name], sql_type)):
-                    self._con.execute(f"ALTER TABLE {table.sql} ALTER COLUMN {quote(name)} TYPE {target_type}")
-                    self.logger.info("Widened column %s.%s %s -> %s", table, name, existing[name], target_type)
+                    self._con.execute(
+                        f"ALTER TABLE {self._sql(table)} ALTER COLUMN {quote(name)} TYPE {target_type}"
+                    )
+                    self.logger.info(
+                        "Widened column %s.%s %s -> %s", table, name, existing[name], target_type
+                    )
 
     # Loads
 
-    def staging_file(self) -> Path:
-        self._batch_number += 1
-        return Path(self._staging.name) / f"batch-{self._batch_number}.jsonl"
+    @staticmethod
+    def staging_file() -> Path:
+        """Create a temp file for one batch; the caller deletes it once the batch is loaded."""
+        handle, name = tempfile.mkstemp(prefix="target-warehouse-", suffix=".jsonl")
+        os.close(handle)
+        return Path(name)
 
     def load(
         self,
@@ -143,18 +160,24 @@ class Warehouse:
         column_list = ", ".join(map(quote, columns))
         with self._wrap(f"loading {expected_rows} records into {table}"), self._transaction():
             if overwrite and table not in self._overwritten:
-                self._con.execute(f"DELETE FROM {table.sql}")
+                self._con.execute(f"DELETE FROM {self._sql(table)}")
                 self._overwritten.add(table)
             if replace_keys and keys:
                 self._con.execute(f"CREATE TEMP TABLE batch_rows AS SELECT * FROM {source}")
                 match = " AND ".join(f"t.{quote(k)} = b.{quote(k)}" for k in keys)
-                self._con.execute(f"DELETE FROM {table.sql} AS t USING batch_rows AS b WHERE {match}")
-                inserted = self._insert(f"INSERT INTO {table.sql} ({column_list}) SELECT * FROM batch_rows")
+                self._con.execute(f"DELETE FROM {self._sql(table)} AS t USING batch_rows AS b WHERE {match}")
+                inserted = self._insert(
+                    f"INSERT INTO {self._sql(table)} ({column_list}) SELECT * FROM batch_rows"
+                )
                 self._con.execute("DROP TABLE batch_rows")
             else:
-                inserted = self._insert(f"INSERT INTO {table.sql} ({column_list}) SELECT * FROM {source}")
+                inserted = self._insert(
+                    f"INSERT INTO {self._sql(table)} ({column_list}) SELECT * FROM {source}"
+                )
             if inserted != expected_rows:
-                msg = f"DuckDB read {inserted} rows from a batch of {expected_rows} records; batch rolled back"
+                msg = (
+                    f"DuckDB read {inserted} rows from a batch of {expected_rows} records; batch rolled back"
+                )
                 raise WarehouseError(msg)
 
     def _insert(self, sql: str, params: Sequence[object] = ()) -> int:
@@ -189,11 +212,13 @@ class Warehouse:
             older = f"{quote(VERSION_COLUMN)} < ?"
             with self._wrap(f"retiring versions older than {version} in {table}"), self._transaction():
                 if hard_delete:
-                    removed = self._insert(f"DELETE FROM {table.sql} WHERE {older}", [version])
-                    self.logger.info("Deleted %d rows of versions older than %d from %s", removed, version, table)
+                    removed = self._insert(f"DELETE FROM {self._sql(table)} WHERE {older}", [version])
+                    self.logger.info(
+                        "Deleted %d rows of versions older than %d from %s", removed, version, table
+                    )
                 else:
                     marked = self._insert(
-                        f"UPDATE {table.sql} SET {quote(DELETED_AT_COLUMN)} = ? "
+                        f"UPDATE {self._sql(table)} SET {quote(DELETED_AT_COLUMN)} = ? "
                         f"WHERE {older} AND {quote(DELETED_AT_COLUMN)} IS NULL",
                         [deleted_at, version],
                     )
@@ -204,10 +229,13 @@ class Warehouse:
         self.close()
 
     def close(self) -> None:
+        """Close the connection; DuckDB checkpoints the file so readers see everything."""
         self._con.close()
-        self._staging.cleanup()
 
     # Helpers
+
+    def _sql(self, table: TableRef) -> str:
+        return f"{quote(self._catalog)}.{quote(table.schema)}.{quote(table.name)}"
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -226,4 +254,3 @@ class Warehouse:
         except duckdb.Error as exc:
             msg = f"{doing} failed: {first_line(exc)}"
             raise WarehouseError(msg) from exc
-

@@ -1,0 +1,44 @@
+"""Bad input ends in one clear ERROR line and exit code 1, and what was loaded before stays."""
+
+from __future__ import annotations
+
+from warehouse_support import SCHEMA_NAME, record, schema
+
+PROPS = {"id": {"type": "integer"}, "ts": {"type": ["string", "null"], "format": "date-time"}}
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "ERROR" in line or "Traceback" in line]
+
+
+def test_record_for_an_unknown_stream(warehouse):
+    result = warehouse.run_cli([schema("items", PROPS, ["id"]), record("ghosts", {"id": 1})])
+    assert result.returncode == 1
+    (line,) = error_lines(result.stderr)
+    assert "'ghosts'" in line
+    assert "schema" in line
+
+
+def test_malformed_json_line_names_its_line_number(warehouse):
+    result = warehouse.run_cli(
+        [schema("items", PROPS, ["id"]), record("items", {"id": 1}), '{"type": "RECORD", "str']
+    )
+    assert result.returncode == 1
+    (line,) = error_lines(result.stderr)
+    assert "input line 3 is not valid JSON" in line
+
+
+def test_value_that_does_not_fit_its_column_names_the_table(warehouse):
+    messages = [schema("items", PROPS, ["id"]), record("items", {"id": 1, "ts": "yesterday"})]
+    result = warehouse.run_cli(messages)
+    assert result.returncode == 1
+    (line,) = error_lines(result.stderr)
+    assert f"{SCHEMA_NAME}.items" in line
+    assert "yesterday" in line
+
+
+def test_missing_filepath_setting_is_a_config_error(warehouse):
+    result = warehouse.run_cli([schema("items", PROPS, ["id"])], filepath=None)
+    assert result.returncode == 1
+    assert "filepath" in result.stderr
+    assert "Traceback" not in result.stderr

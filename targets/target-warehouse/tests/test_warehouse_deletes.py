@@ -1,0 +1,82 @@
+"""Deletions: records that carry _sdc_deleted_at, and ACTIVATE_VERSION for full-table streams."""
+
+from __future__ import annotations
+
+from warehouse_support import SCHEMA_NAME, activate_version, record, schema
+
+PROPS = {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}}
+
+
+def full_table_sync(version: int, ids: list[int]) -> list[dict]:
+    """What an SDK tap sends for a full-table stream: ACTIVATE_VERSION first, then versioned records."""
+    return [
+        schema("accounts", PROPS, ["id"]),
+        activate_version("accounts", version),
+        *(record("accounts", {"id": i, "name": f"v{version}"}, version=version) for i in ids),
+    ]
+
+
+def rows(warehouse) -> list[tuple]:
+    return warehouse.query(
+        "SELECT id, name, _sdc_table_version, _sdc_deleted_at IS NOT NULL "
+        f'FROM "{SCHEMA_NAME}".accounts ORDER BY id'
+    )
+
+
+def test_soft_delete_marks_rows_missing_from_the_new_version(warehouse):
+    warehouse.load(full_table_sync(1, [1, 2, 3]))
+    warehouse.load(full_table_sync(2, [1, 3]), batch_size_rows=1)
+    assert rows(warehouse) == [(1, "v2", 2, False), (2, "v1", 1, True), (3, "v2", 2, False)]
+
+
+def test_soft_deleted_row_that_comes_back_is_undeleted(warehouse):
+    warehouse.load(full_table_sync(1, [1, 2]))
+    warehouse.load(full_table_sync(2, [1]))
+    warehouse.load(full_table_sync(3, [1, 2]))
+    assert rows(warehouse) == [(1, "v3", 3, False), (2, "v3", 3, False)]
+
+
+def test_soft_delete_keeps_the_first_deletion_time(warehouse):
+    warehouse.load(full_table_sync(1, [1, 2]))
+    warehouse.load(full_table_sync(2, [1]))
+    first = warehouse.query(f'SELECT _sdc_deleted_at FROM "{SCHEMA_NAME}".accounts WHERE id = 2')
+    warehouse.load(full_table_sync(3, [1]))
+    assert warehouse.query(f'SELECT _sdc_deleted_at FROM "{SCHEMA_NAME}".accounts WHERE id = 2') == first
+
+
+def test_hard_delete_removes_rows_missing_from_the_new_version(warehouse):
+    warehouse.load(full_table_sync(1, [1, 2, 3]), hard_delete=True)
+    warehouse.load(full_table_sync(2, [1, 3]), hard_delete=True)
+    assert rows(warehouse) == [(1, "v2", 2, False), (3, "v2", 2, False)]
+
+
+def test_first_version_of_a_new_table_deletes_nothing(warehouse):
+    warehouse.load(full_table_sync(5, [1, 2]))
+    assert rows(warehouse) == [(1, "v5", 5, False), (2, "v5", 5, False)]
+
+
+def test_failed_run_leaves_the_previous_version_intact(warehouse):
+    warehouse.load(full_table_sync(1, [1, 2, 3]))
+    result = warehouse.run_cli([*full_table_sync(2, [1]), "{not json"])
+    assert result.returncode == 1
+    assert rows(warehouse) == [(1, "v1", 1, False), (2, "v1", 1, False), (3, "v1", 1, False)]
+
+
+def test_record_carrying_sdc_deleted_at_keeps_it(warehouse):
+    warehouse.load(
+        [
+            schema("tickets", PROPS, ["id"]),
+            record("tickets", {"id": 1, "name": "gone", "_sdc_deleted_at": "2024-05-05T05:05:05Z"}),
+            record("tickets", {"id": 2, "name": "here"}),
+        ]
+    )
+    assert warehouse.query(
+        f'SELECT id, CAST(_sdc_deleted_at AS VARCHAR) FROM "{SCHEMA_NAME}".tickets ORDER BY id'
+    ) == [(1, "2024-05-05 05:05:05+00"), (2, None)]
+
+
+def test_activate_version_without_record_metadata_is_ignored_with_a_warning(warehouse, caplog):
+    warehouse.load(full_table_sync(1, [1, 2]), add_record_metadata=False)
+    warehouse.load(full_table_sync(2, [1]), add_record_metadata=False)
+    assert warehouse.query(f'SELECT id FROM "{SCHEMA_NAME}".accounts ORDER BY id') == [(1,), (2,)]
+    assert "needs add_record_metadata" in caplog.text
