@@ -114,7 +114,8 @@ class HttpEmulator(abc.ABC):
                 "method": request.method,
                 "path": request.path,
                 "query": request.query_string,
-                "headers": dict(request.headers),
+                # str(): aiohttp's header names are istr, which orjson refuses as keys in /_emulator/requests
+                "headers": {str(k): v for k, v in request.headers.items()},
                 "body": body.decode("utf-8", "replace"),
             }
         )
