@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, ClassVar
 from xml.sax.saxutils import escape, quoteattr
@@ -34,7 +34,10 @@ DEFAULT_PASSWORD = "emulator-password"  # noqa: S105 - the emulator's own fake c
 API_PATH = re.compile(r"^/api/v(\d+)$")
 XML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'
 AUTH_FAILURE = ("error-authentication-failure", "Authentication failed")
-THROTTLED = ("error-concurrent-request-limit", "Too many concurrent requests for this instance; try again later")
+THROTTLED = (
+    "error-concurrent-request-limit",
+    "Too many concurrent requests for this instance; try again later",
+)
 PERMISSION = "error-permission-denied"
 
 
@@ -46,13 +49,20 @@ def render(node: Node) -> str:
     """One element and its subtree, attribute lists as the nested ``<attributes>`` element (§4)."""
     inner = ""
     if node.attributes:
-        inner += "<attributes>" + "".join(f"<attribute{_attrs(a)}/>" for a in node.attributes) + "</attributes>"
+        inner += (
+            "<attributes>" + "".join(f"<attribute{_attrs(a)}/>" for a in node.attributes) + "</attributes>"
+        )
     inner += "".join(render(child) for child in node.children)
     return f"<{node.tag}{_attrs(node.attrs)}" + (f">{inner}</{node.tag}>" if inner else "/>")
 
 
 def _flat(tag: str, rows: Iterable[dict[str, str]]) -> str:
     return "".join(f"<{tag}{_attrs(r)}/>" for r in rows)
+
+
+def parse_call(body: str | bytes) -> ET.Element:
+    """Parse a request body (stdlib ElementTree resolves no external entities; the clients are tests)."""
+    return ET.fromstring(body)  # noqa: S314
 
 
 def _cdata(text: str) -> str:
@@ -74,13 +84,17 @@ class AdaptiveEmulator(HttpEmulator):
         self.throttle_next = int(options.get("throttle_next", 0))
         self.row_count_skew: dict[str, int] = {}
         self._cache: dict[str, bytes] = {}
-        self.handlers = {
+        self.handlers: dict[str, Callable[[ET.Element], str]] = {
             "exportAccounts": lambda c: render(self.instance.accounts),
-            "exportActiveCurrencies": lambda c: f"<currencies seqNo=\"42\">{_flat('currency', self.instance.currencies)}</currencies>",
+            "exportActiveCurrencies": lambda c: (
+                f'<currencies seqNo="42">{_flat("currency", self.instance.currencies)}</currencies>'
+            ),
             "exportAttributes": lambda c: render(self.instance.attributes),
             "exportConfigurableModelData": self._model_data,
             "exportCustomerLogo": lambda c: '<logo url="https://cdn.example.com/logos/acme.png"/>',
-            "exportDimensionFamilies": lambda c: f"<families>{_flat('family', self.instance.families)}</families>",
+            "exportDimensionFamilies": lambda c: (
+                f"<families>{_flat('family', self.instance.families)}</families>"
+            ),
             "exportDimensions": lambda c: render(self.instance.dimensions),
             "exportDimensionMapping": lambda c: "<mappings/>",
             "exportGroups": lambda c: f"<groups>{_flat('group', self.instance.groups)}</groups>",
@@ -94,28 +108,37 @@ class AdaptiveEmulator(HttpEmulator):
             ),
             "exportSecurityAudit": self._security_audit,
             "exportSheetDefinition": self._sheet_definition,
-            "exportSheets": lambda c: "<sheets>" + "".join(render(s) for s in self.instance.sheets) + "</sheets>",
+            "exportSheets": lambda c: (
+                "<sheets>" + "".join(render(s) for s in self.instance.sheets) + "</sheets>"
+            ),
             "exportTime": lambda c: render(self.instance.time),
             "exportTransactionDefinition": lambda c: (
-                '<transaction><posting-date name="Posting Date"/><type name="Type"><value id="1" name="Invoice"/>'
+                '<transaction><posting-date name="Posting Date"/><type name="Type">'
+                '<value id="1" name="Invoice"/>'
                 '<value id="2" name="Credit Memo"/></type><accounts name="Account"/><levels name="Level"/>'
                 '<dimension id="6" name="Department"><value id="7" name="Engineering"/></dimension>'
                 '<text name="Memo"/><number name="Quantity"/><date name="Due Date"/><amount name="Amount"/>'
                 "</transaction>"
             ),
-            "exportUsers": lambda c: "<users seqNo=\"55\">" + "".join(render(u) for u in self.instance.users) + "</users>",
+            "exportUsers": lambda c: (
+                '<users seqNo="55">' + "".join(render(u) for u in self.instance.users) + "</users>"
+            ),
             "exportVersions": lambda c: render(self.instance.versions),
-        }  # fmt: skip
+        }
 
     # -- ground truth ------------------------------------------------------------------------------
 
     def truth(self, collection: str | None = None) -> dict[str, list[dict[str, Any]]]:
-        """Flattened metadata per method: each element's attributes plus ``_tag``, ``_parent_id``, ``_depth``."""
+        """Return flattened metadata per method: attributes plus ``_tag``, ``_parent_id``, ``_depth``."""
         inst = self.instance
         trees = {
-            "exportAccounts": inst.accounts, "exportAttributes": inst.attributes, "exportDimensions": inst.dimensions,
-            "exportLevels": inst.levels, "exportTime": inst.time, "exportVersions": inst.versions,
-        }  # fmt: skip
+            "exportAccounts": inst.accounts,
+            "exportAttributes": inst.attributes,
+            "exportDimensions": inst.dimensions,
+            "exportLevels": inst.levels,
+            "exportTime": inst.time,
+            "exportVersions": inst.versions,
+        }
         result: dict[str, list[dict[str, Any]]] = {}
         for method, tree in trees.items():
             rows = []
@@ -123,9 +146,17 @@ class AdaptiveEmulator(HttpEmulator):
                 if node is tree:
                     continue
                 parent = node.parent if node.parent is not tree else None
-                rows.append({**node.attrs, "_tag": node.tag, "_depth": node.depth - 1,
-                             "_parent_id": None if parent is None else parent.attrs.get("id", parent.attrs.get("code")),
-                             "_attributes": node.attributes})  # fmt: skip
+                rows.append(
+                    {
+                        **node.attrs,
+                        "_tag": node.tag,
+                        "_depth": node.depth - 1,
+                        "_parent_id": None
+                        if parent is None
+                        else parent.attrs.get("id", parent.attrs.get("code")),
+                        "_attributes": node.attributes,
+                    }
+                )
             result[method] = rows
         result["exportActiveCurrencies"] = inst.currencies
         result["exportGroups"] = inst.groups
@@ -144,19 +175,22 @@ class AdaptiveEmulator(HttpEmulator):
     def leaf_versions(self, folder: str) -> list[str]:
         """Names of the versions a folder holds at any depth, excluding folders and versions with children."""
         node = next(n for n in self.instance.versions.walk() if n.attrs.get("name") == folder)
-        return [n.attrs["name"] for n in node.walk()
-                if n is not node and n.attrs["type"] != "VERSION_FOLDER" and not n.children]  # fmt: skip
+        return [
+            n.attrs["name"]
+            for n in node.walk()
+            if n is not node and n.attrs["type"] != "VERSION_FOLDER" and not n.children
+        ]
 
     def export_rows(self, call_xml: str) -> tuple[list[str], list[Row]]:
-        """What an exportData call (its XML body) returns, before rendering: the data ground truth."""
-        return compute(self.instance, ExportRequest.parse(ET.fromstring(call_xml)))
+        """Return what an exportData call (its XML body) answers, before rendering: the data ground truth."""
+        return compute(self.instance, ExportRequest.parse(parse_call(call_xml)))
 
     def calls(self) -> list[ET.Element]:
-        """Every ``<call>`` the API received (parsed from the core request log; unparseable bodies skipped)."""
+        """Return every ``<call>`` the API received (parsed from the core request log; bad XML skipped)."""
         parsed = []
         for entry in list(self.requests):
             try:
-                parsed.append(ET.fromstring(entry["body"]))
+                parsed.append(parse_call(entry["body"]))
             except ET.ParseError:
                 continue
         return parsed
@@ -164,18 +198,19 @@ class AdaptiveEmulator(HttpEmulator):
     # -- HTTP --------------------------------------------------------------------------------------
 
     def routes(self) -> list[web.RouteDef]:
+        """One endpoint per API version, like the vendor's ``/api/v{N}``."""
         return [web.post("/api/{version}", self._api), web.get("/api/{version}", self._get)]
 
     async def _get(self, _: web.Request) -> web.Response:
         return web.Response(status=405, text="Method Not Allowed: use POST with an XML <call> body")
 
-    async def _api(self, request: web.Request) -> web.Response:
+    async def _api(self, request: web.Request) -> web.Response:  # noqa: PLR0911 - one return per vendor failure
         match = API_PATH.match(request.path)
         if match is None or not 18 <= int(match.group(1)) <= 40:
             return web.Response(status=404, text=f"No API at {request.path}")
         body = await request.read()
         try:
-            call = ET.fromstring(body)
+            call = parse_call(body)
         except ET.ParseError:
             return self._failure("error-malformed-request", "The request is not well-formed XML")
         if call.tag != "call" or not call.get("method"):
@@ -185,7 +220,9 @@ class AdaptiveEmulator(HttpEmulator):
             return self._failure(*AUTH_FAILURE)
         instance_code = creds.get("instanceCode")
         if instance_code and instance_code not in {i["code"] for i in self.instance.instances}:
-            return self._failure("error-invalid-instance-code", f"Instance '{instance_code}' is not accessible")
+            return self._failure(
+                "error-invalid-instance-code", f"Instance '{instance_code}' is not accessible"
+            )
         if self.throttle_next > 0:
             self.throttle_next -= 1
             return self._failure(*THROTTLED)
@@ -218,7 +255,9 @@ class AdaptiveEmulator(HttpEmulator):
         periods, rows = compute(self.instance, request)
         csv_text = render_csv(periods, rows, request)
         if call.get("stream") != "true":
-            return self._xml(f'{XML_HEAD}<response success="true"><output>{_cdata(csv_text)}</output></response>')
+            return self._xml(
+                f'{XML_HEAD}<response success="true"><output>{_cdata(csv_text)}</output></response>'
+            )
         sent = len(rows) + self.row_count_skew.get(request.version or "", 0)
         return self._xml(
             f"{XML_HEAD}<response><output>{_cdata(csv_text)}</output>"
@@ -245,26 +284,43 @@ class AdaptiveEmulator(HttpEmulator):
     def _sheet_definition(self, call: ET.Element) -> str:
         sheet = self._sheet(call, "modeled-sheet", "id")
         columns = "".join(render(c) for c in self.instance.sheet_columns(sheet))
-        attrs = {"id": sheet.attrs["id"], "prefix": sheet.attrs["prefix"], "name": sheet.attrs["name"],
-                 "description": sheet.attrs["description"], "available-in-actuals": "false",
-                 "allow-splits": "true", "split-column-title": "Split", "strataId": "1"}  # fmt: skip
+        attrs = {
+            "id": sheet.attrs["id"],
+            "prefix": sheet.attrs["prefix"],
+            "name": sheet.attrs["name"],
+            "description": sheet.attrs["description"],
+            "available-in-actuals": "false",
+            "allow-splits": "true",
+            "split-column-title": "Split",
+            "strataId": "1",
+        }
         return f"<modeled-sheet{_attrs(attrs)}><columns>{columns}</columns></modeled-sheet>"
 
     def _modeled_sheet(self, call: ET.Element) -> str:
         sheet = self._sheet(call, "exportModel", "sheetToExport")
         columns = "".join(
-            f"<column{_attrs({'name': c.attrs['name'], 'type': c.tag, 'required': c.attrs.get('required', 'false')})}/>"
+            "<column"
+            + _attrs({"name": c.attrs["name"], "type": c.tag, "required": c.attrs.get("required", "false")})
+            + "/>"
             for c in self.instance.sheet_columns(sheet)
         )
-        attrs = {"id": sheet.attrs["id"], "name": sheet.attrs["name"], "isGlobal": "false", "allowSplits": "1"}
+        attrs = {
+            "id": sheet.attrs["id"],
+            "name": sheet.attrs["name"],
+            "isGlobal": "false",
+            "allowSplits": "1",
+        }
         return f"<model{_attrs(attrs)}><columns>{columns}</columns></model>"
 
     def _model_data(self, call: ET.Element) -> str:
         """Paged CSV (``<job jobNumber pageNumber/>``, the only paged export, §7); 5 rows a page here."""
         sheet = self._sheet(call, "modeled-sheet", "name")
         version_el = call.find("version")
-        version = self.instance.default_version() if version_el is None or version_el.get("isDefault") == "true" \
-            else self.instance.version_by_name(version_el.get("name", ""))  # fmt: skip
+        version = (
+            self.instance.default_version()
+            if version_el is None or version_el.get("isDefault") == "true"
+            else self.instance.version_by_name(version_el.get("name", ""))
+        )
         if version is None or version.attrs["type"] == "VERSION_FOLDER":
             raise ApiError("error-version-not-found", "Version not found")
         rows = self.instance.model_rows(sheet, version.attrs["name"])
@@ -274,8 +330,11 @@ class AdaptiveEmulator(HttpEmulator):
         header = "Level,Item,Department,Start Date,Amount"
         csv_text = "\n".join([header, *(",".join(f'"{c}"' for c in r) for r in chunk)]) + "\n"
         last = (page + 1) * 5 >= len(rows)
-        return (f'<job jobNumber="{1000 + int(sheet.attrs["id"])}" pageNumber="{page}" isLastPage="{str(last).lower()}"/>'
-                f"<data>{_cdata(csv_text)}</data>")  # fmt: skip
+        return (
+            f'<job jobNumber="{1000 + int(sheet.attrs["id"])}" pageNumber="{page}" '
+            f'isLastPage="{str(last).lower()}"/>'
+            f"<data>{_cdata(csv_text)}</data>"
+        )
 
     def _security_audit(self, call: ET.Element) -> str:
         include = call.find("include")
@@ -284,9 +343,12 @@ class AdaptiveEmulator(HttpEmulator):
         for stamp in (start, end):
             if stamp:
                 try:
-                    datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S")  # noqa: DTZ007 - instance time, no zone
+                    datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S")
                 except ValueError:
                     raise ApiError("error-invalid-date", f"Invalid date '{stamp}'") from None
-        rows = [e for e in self.instance.audit_events
-                if (not start or e["dateTime"] >= start) and (not end or e["dateTime"] <= end)]  # fmt: skip
+        rows = [
+            e
+            for e in self.instance.audit_events
+            if (not start or e["dateTime"] >= start) and (not end or e["dateTime"] <= end)
+        ]
         return f"<securityAudit>{_flat('event', rows)}</securityAudit>"

@@ -52,6 +52,7 @@ class ExportRequest:
 
     @classmethod
     def parse(cls, call: ET.Element) -> ExportRequest:
+        """Read the request elements in wdadaptivepy's order (adaptive.md §4)."""
         version = call.find("version")
         fmt = call.find("format")
         rules = call.find("rules")
@@ -70,10 +71,13 @@ class ExportRequest:
             levels = filters.find("levels")
             if levels is not None:
                 request.levels = [
-                    (lv.get("name") or lv.get("code") or "", _true(lv.get("isRollup")),
-                     _true(lv.get("includeDescendants")))
+                    (
+                        lv.get("name") or lv.get("code") or "",
+                        _true(lv.get("isRollup")),
+                        _true(lv.get("includeDescendants")),
+                    )
                     for lv in levels
-                ]  # fmt: skip
+                ]
             span = filters.find("timeSpan")
             if span is not None:
                 request.start, request.end = span.get("start"), span.get("end")
@@ -109,7 +113,7 @@ class Row:
 DIMENSIONS = {"Department": 0, "Region": 1}
 
 
-def compute(instance: Instance, request: ExportRequest) -> tuple[list[str], list[Row]]:
+def compute(instance: Instance, request: ExportRequest) -> tuple[list[str], list[Row]]:  # noqa: PLR0912
     """Period headers and rows of one exportData call, or ApiError like the vendor."""
     if request.default_version:
         version = instance.default_version()
@@ -119,7 +123,9 @@ def compute(instance: Instance, request: ExportRequest) -> tuple[list[str], list
             raise ApiError("error-version-not-found", f"Version '{request.version}' not found")
         version = found
     if version.attrs["type"] == "VERSION_FOLDER":
-        raise ApiError("error-invalid-version", f"'{version.attrs['name']}' is a version folder, not a version")
+        raise ApiError(
+            "error-invalid-version", f"'{version.attrs['name']}' is a version folder, not a version"
+        )
     months = instance.version_months(version)
     periods, buckets = _periods(months, request)
     accounts = _accounts(instance, request)
@@ -257,13 +263,15 @@ def _quoted(text: str) -> str:
 
 
 def render_csv(periods: list[str], rows: list[Row], request: ExportRequest) -> str:
-    """The wide CSV as the vendor writes it: text quoted, numbers bare, ``\\n`` line ends (§4)."""
+    """Render the wide CSV as the vendor writes it: text quoted, numbers bare, LF line ends (§4)."""
     header = ["Account Name", "Account Code"]
     header += ["Level Code", "Level Name"] if request.include_codes else ["Level Name"]
     for name in request.dimensions:
-        header += [_quoted(f"{name} Code"), _quoted(f"{name} Name")] if request.include_codes else [
-            _quoted(f"{name} Name")
-        ]
+        header += (
+            [_quoted(f"{name} Code"), _quoted(f"{name} Name")]
+            if request.include_codes
+            else [_quoted(f"{name} Name")]
+        )
     lines = [",".join(header + periods)]
     for row in rows:
         cells = [_quoted(row.account.attrs["name"]), _quoted(row.account.attrs["code"])]

@@ -17,15 +17,51 @@ from typing import Any
 
 #: Codes the operators' allow-list used (§8): realistic, dotted "Sheet.Account" codes included.
 WELL_KNOWN_CODES = [
-    "RPO", "cRPO", "Revenue", "Bookings_Model_New.Plan_Contraction_and_Churn", "new_logos",
-    "Bookings_Model_New.BM_Exit_ARR", "Bookings_Model_New.BM_Net_ARR_Bookings", "Headcount",
-    "Current_Billings", "Total_Calc_Billings", "4000", "5100", "6200", "Bookings_Model_New.5K_Customer_Number",
-]  # fmt: skip
+    "RPO",
+    "cRPO",
+    "Revenue",
+    "Bookings_Model_New.Plan_Contraction_and_Churn",
+    "new_logos",
+    "Bookings_Model_New.BM_Exit_ARR",
+    "Bookings_Model_New.BM_Net_ARR_Bookings",
+    "Headcount",
+    "Current_Billings",
+    "Total_Calc_Billings",
+    "4000",
+    "5100",
+    "6200",
+    "Bookings_Model_New.5K_Customer_Number",
+]
 WORDS = [
-    "Sales", "Marketing", "R&D", "G&A", "Hosting", "Travel", "Software", "Payroll", "Bonus", "Commission",
-    "Contractors", "Rent", "Utilities", "Recruiting", "Training", "Legal", "Audit", "Insurance", "Depreciation",
-    "Interest", "Tax", "Equipment", "Events", "Advertising", "Support", "Licenses", "Cloud", "Benefits",
-]  # fmt: skip
+    "Sales",
+    "Marketing",
+    "R&D",
+    "G&A",
+    "Hosting",
+    "Travel",
+    "Software",
+    "Payroll",
+    "Bonus",
+    "Commission",
+    "Contractors",
+    "Rent",
+    "Utilities",
+    "Recruiting",
+    "Training",
+    "Legal",
+    "Audit",
+    "Insurance",
+    "Depreciation",
+    "Interest",
+    "Tax",
+    "Equipment",
+    "Events",
+    "Advertising",
+    "Support",
+    "Licenses",
+    "Cloud",
+    "Benefits",
+]
 CURRENCY_RATES = {"USD": 1.0, "EUR": 0.92, "GBP": 0.79, "JPY": 151.3}
 BLANK = None
 INVALID = "I"
@@ -42,6 +78,7 @@ class Node:
     parent: Node | None = field(default=None, repr=False)
 
     def add(self, child: Node) -> Node:
+        """Attach a child and return it."""
         child.parent = self
         self.children.append(child)
         return child
@@ -53,10 +90,12 @@ class Node:
             yield from child.walk()
 
     def leaves(self) -> list[Node]:
+        """Nodes without children under (and including) this one."""
         return [n for n in self.walk() if not n.children]
 
     @property
     def depth(self) -> int:
+        """Distance from the container element."""
         return 0 if self.parent is None else self.parent.depth + 1
 
 
@@ -106,13 +145,23 @@ class Instance:
     # -- metadata trees --------------------------------------------------------------------------
 
     def _currencies(self) -> list[dict[str, str]]:
-        names = {"USD": "United States of America, Dollars", "EUR": "Euro Member Countries, Euro",
-                 "GBP": "United Kingdom, Pounds", "JPY": "Japan, Yen"}  # fmt: skip
+        names = {
+            "USD": "United States of America, Dollars",
+            "EUR": "Euro Member Countries, Euro",
+            "GBP": "United Kingdom, Pounds",
+            "JPY": "Japan, Yen",
+        }
         return [
-            {"id": str(i), "code": code, "precision": "0" if code == "JPY" else "2",
-             "isReportingCurrency": _b10(code == "USD"), "userDefined": "0", "description": names[code]}
+            {
+                "id": str(i),
+                "code": code,
+                "precision": "0" if code == "JPY" else "2",
+                "isReportingCurrency": _b10(code == "USD"),
+                "userDefined": "0",
+                "description": names[code],
+            }
             for i, code in enumerate(CURRENCY_RATES, start=1)
-        ]  # fmt: skip
+        ]
 
     def _accounts(self) -> Node:
         rng = self.rng_for("accounts")
@@ -135,16 +184,22 @@ class Instance:
         while next_id - 100 < self.account_count:
             parent = candidates[rng.randrange(len(candidates))]
             word = rng.choice(WORDS)
-            code = f"{rng.randint(1000, 9999)}" if rng.random() < 0.5 else f"{word.replace('&', '')}_{next_id}"
+            code = (
+                f"{rng.randint(1000, 9999)}" if rng.random() < 0.5 else f"{word.replace('&', '')}_{next_id}"
+            )
             if code in used:
                 code = f"{code}_{next_id}"
             used.add(code)
-            name = f'{word} {next_id}' if rng.random() < 0.9 else f'{word}, "special" {next_id}'
+            name = f"{word} {next_id}" if rng.random() < 0.9 else f'{word}, "special" {next_id}'
             node = parent.add(Node("account", self._account_attrs(next_id, code, name)))
             if rng.random() < 0.3:
                 node.attributes.append(
-                    {"attributeId": "13", "name": "AP Eligible", "valueId": rng.choice(["117", "118"]),
-                     "value": rng.choice(["Yes", "No"])}  # fmt: skip
+                    {
+                        "attributeId": "13",
+                        "name": "AP Eligible",
+                        "valueId": rng.choice(["117", "118"]),
+                        "value": rng.choice(["Yes", "No"]),
+                    }
                 )
             if node.depth < 9:
                 candidates.append(node)
@@ -156,13 +211,28 @@ class Instance:
 
     def _account_attrs(self, aid: int, code: str, name: str, group: bool = False) -> dict[str, str]:
         return {
-            "id": str(aid), "code": code, "name": name, "description": "" if group else f"{name} account",
-            "shortName": "", "timeStratum": "" if group else "month", "displayAs": "CASH",
-            "accountTypeCode": "" if group else "GL", "decimalPrecision": "2", "isAssumption": "0",
-            "suppressZeroes": "1", "isDefaultRoot": _b10(group), "exchangeRateType": "A",
-            "balanceType": "DEBIT", "dataEntryType": "STANDARD", "timeRollup": "SUM", "isGroup": _b10(group),
-            "isIntercompany": "0", "isLinked": "0", "isSystem": "0", "isImportable": _b10(not group),
-        }  # fmt: skip
+            "id": str(aid),
+            "code": code,
+            "name": name,
+            "description": "" if group else f"{name} account",
+            "shortName": "",
+            "timeStratum": "" if group else "month",
+            "displayAs": "CASH",
+            "accountTypeCode": "" if group else "GL",
+            "decimalPrecision": "2",
+            "isAssumption": "0",
+            "suppressZeroes": "1",
+            "isDefaultRoot": _b10(group),
+            "exchangeRateType": "A",
+            "balanceType": "DEBIT",
+            "dataEntryType": "STANDARD",
+            "timeRollup": "SUM",
+            "isGroup": _b10(group),
+            "isIntercompany": "0",
+            "isLinked": "0",
+            "isSystem": "0",
+            "isImportable": _b10(not group),
+        }
 
     def _levels(self) -> Node:
         rng = self.rng_for("levels")
@@ -182,7 +252,12 @@ class Instance:
             node = parent.add(Node("level", self._level_attrs(lid, f"L{lid:03d}", f"{word} {lid}", cur)))
             if rng.random() < 0.3:
                 node.attributes.append(
-                    {"attributeId": "21", "name": "Color", "valueId": "30", "value": rng.choice(["blue", "red"])}
+                    {
+                        "attributeId": "21",
+                        "name": "Color",
+                        "valueId": "30",
+                        "value": rng.choice(["blue", "red"]),
+                    }
                 )
         for node in root.walk():
             if node.tag == "level":
@@ -193,80 +268,298 @@ class Instance:
     @staticmethod
     def _level_attrs(lid: int, code: str, name: str, currency: str) -> dict[str, str]:
         return {
-            "id": str(lid), "code": code, "name": name, "displayName": name, "currency": currency,
-            "publishCurrency": currency, "shortName": "", "availableStart": "01/2023", "availableEnd": "",
-            "isImportable": "1", "workflowStatus": "I", "isElimination": "0", "isLinked": "0",
+            "id": str(lid),
+            "code": code,
+            "name": name,
+            "displayName": name,
+            "currency": currency,
+            "publishCurrency": currency,
+            "shortName": "",
+            "availableStart": "01/2023",
+            "availableEnd": "",
+            "isImportable": "1",
+            "workflowStatus": "I",
+            "isElimination": "0",
+            "isLinked": "0",
             "description": "",
-        }  # fmt: skip
+        }
 
     def _dimensions(self) -> Node:
         root = Node("dimensions", {"seqNo": "35"})
-        dept = root.add(Node("dimension", {"id": "6", "name": "Department", "code": "DEPT", "shortName": "",
-                                            "autoCreate": "0", "listDimension": "0", "keepSorted": "0",
-                                            "useOnLevels": "1", "seqNo": "1", "description": ""}))  # fmt: skip
-        for i, (code, name) in enumerate([("ENG", "Engineering"), ("SAL", "Sales"), ("MKT", "Marketing"),
-                                          ("GA", "G&A")], start=7):  # fmt: skip
-            dept.add(Node("dimensionValue", {"id": str(i), "code": code, "name": name, "displayName": name,
-                                             "shortName": "", "description": f"{name} department"}))  # fmt: skip
-        geo = root.add(Node("dimension", {"id": "16", "name": "Region", "code": "REG", "shortName": "",
-                                           "autoCreate": "1", "listDimension": "0", "keepSorted": "1",
-                                           "useOnLevels": "0", "seqNo": "2", "description": "Geography"}))  # fmt: skip
-        amer = geo.add(Node("dimensionValue", {"id": "521", "code": "AMER", "name": "Americas",
-                                               "displayName": "Americas", "shortName": "", "description": ""}))  # fmt: skip
-        emea = geo.add(Node("dimensionValue", {"id": "522", "code": "EMEA", "name": "EMEA",
-                                               "displayName": "EMEA", "shortName": "", "description": ""}))  # fmt: skip
-        for vid, code, name, parent in [(555, "US", "United States", amer), (556, "CA", "Canada", amer),
-                                        (557, "DE", "Germany", emea), (558, "FR", "France", emea)]:  # fmt: skip
-            child = parent.add(Node("dimensionValue", {"id": str(vid), "code": code, "name": name,
-                                                       "displayName": name, "shortName": "", "description": ""}))  # fmt: skip
-            child.attributes.append({"attributeId": "40", "name": "Sales Zone", "valueId": str(vid + 100),
-                                     "value": "North" if vid % 2 else "South"})  # fmt: skip
+        dept = root.add(
+            Node(
+                "dimension",
+                {
+                    "id": "6",
+                    "name": "Department",
+                    "code": "DEPT",
+                    "shortName": "",
+                    "autoCreate": "0",
+                    "listDimension": "0",
+                    "keepSorted": "0",
+                    "useOnLevels": "1",
+                    "seqNo": "1",
+                    "description": "",
+                },
+            )
+        )
+        for i, (code, name) in enumerate(
+            [("ENG", "Engineering"), ("SAL", "Sales"), ("MKT", "Marketing"), ("GA", "G&A")], start=7
+        ):
+            dept.add(
+                Node(
+                    "dimensionValue",
+                    {
+                        "id": str(i),
+                        "code": code,
+                        "name": name,
+                        "displayName": name,
+                        "shortName": "",
+                        "description": f"{name} department",
+                    },
+                )
+            )
+        geo = root.add(
+            Node(
+                "dimension",
+                {
+                    "id": "16",
+                    "name": "Region",
+                    "code": "REG",
+                    "shortName": "",
+                    "autoCreate": "1",
+                    "listDimension": "0",
+                    "keepSorted": "1",
+                    "useOnLevels": "0",
+                    "seqNo": "2",
+                    "description": "Geography",
+                },
+            )
+        )
+        amer = geo.add(
+            Node(
+                "dimensionValue",
+                {
+                    "id": "521",
+                    "code": "AMER",
+                    "name": "Americas",
+                    "displayName": "Americas",
+                    "shortName": "",
+                    "description": "",
+                },
+            )
+        )
+        emea = geo.add(
+            Node(
+                "dimensionValue",
+                {
+                    "id": "522",
+                    "code": "EMEA",
+                    "name": "EMEA",
+                    "displayName": "EMEA",
+                    "shortName": "",
+                    "description": "",
+                },
+            )
+        )
+        for vid, code, name, parent in [
+            (555, "US", "United States", amer),
+            (556, "CA", "Canada", amer),
+            (557, "DE", "Germany", emea),
+            (558, "FR", "France", emea),
+        ]:
+            child = parent.add(
+                Node(
+                    "dimensionValue",
+                    {
+                        "id": str(vid),
+                        "code": code,
+                        "name": name,
+                        "displayName": name,
+                        "shortName": "",
+                        "description": "",
+                    },
+                )
+            )
+            child.attributes.append(
+                {
+                    "attributeId": "40",
+                    "name": "Sales Zone",
+                    "valueId": str(vid + 100),
+                    "value": "North" if vid % 2 else "South",
+                }
+            )
         return root
 
     def _attributes(self) -> Node:
         root = Node("attributes", {"seqNo": "21"})
-        ap = root.add(Node("attribute", {"id": "13", "name": "AP Eligible", "type": "account",
-                                          "displayNameType": "NAME", "autoCreate": "0", "keepSorted": "1",
-                                          "dimensionId": ""}))  # fmt: skip
-        ap.add(Node("attributeValue", {"id": "118", "code": "N", "name": "No", "displayName": "No", "description": ""}))
-        yes = ap.add(Node("attributeValue", {"id": "117", "code": "Y", "name": "Yes", "displayName": "Yes",
-                                             "description": ""}))  # fmt: skip
-        yes.add(Node("attributeValue", {"id": "136", "code": "YF", "name": "Full", "displayName": "Full",
-                                        "description": ""}))  # fmt: skip
-        yes.add(Node("attributeValue", {"id": "135", "code": "YP", "name": "Partial", "displayName": "Partial",
-                                        "description": ""}))  # fmt: skip
-        color = root.add(Node("attribute", {"id": "21", "name": "Color", "type": "level", "displayNameType": "NAME",
-                                             "autoCreate": "1", "keepSorted": "0", "dimensionId": ""}))  # fmt: skip
-        color.add(Node("attributeValue", {"id": "30", "code": "blue", "name": "blue", "displayName": "Blue",
-                                          "description": ""}))  # fmt: skip
-        zone = root.add(Node("attribute", {"id": "40", "name": "Sales Zone", "type": "dimension",
-                                            "displayNameType": "NAME", "autoCreate": "0", "keepSorted": "0",
-                                            "dimensionId": "16"}))  # fmt: skip
-        zone.add(Node("attributeValue", {"id": "655", "code": "N", "name": "North", "displayName": "North",
-                                         "description": ""}))  # fmt: skip
+        ap = root.add(
+            Node(
+                "attribute",
+                {
+                    "id": "13",
+                    "name": "AP Eligible",
+                    "type": "account",
+                    "displayNameType": "NAME",
+                    "autoCreate": "0",
+                    "keepSorted": "1",
+                    "dimensionId": "",
+                },
+            )
+        )
+        ap.add(
+            Node(
+                "attributeValue",
+                {"id": "118", "code": "N", "name": "No", "displayName": "No", "description": ""},
+            )
+        )
+        yes = ap.add(
+            Node(
+                "attributeValue",
+                {"id": "117", "code": "Y", "name": "Yes", "displayName": "Yes", "description": ""},
+            )
+        )
+        yes.add(
+            Node(
+                "attributeValue",
+                {"id": "136", "code": "YF", "name": "Full", "displayName": "Full", "description": ""},
+            )
+        )
+        yes.add(
+            Node(
+                "attributeValue",
+                {"id": "135", "code": "YP", "name": "Partial", "displayName": "Partial", "description": ""},
+            )
+        )
+        color = root.add(
+            Node(
+                "attribute",
+                {
+                    "id": "21",
+                    "name": "Color",
+                    "type": "level",
+                    "displayNameType": "NAME",
+                    "autoCreate": "1",
+                    "keepSorted": "0",
+                    "dimensionId": "",
+                },
+            )
+        )
+        color.add(
+            Node(
+                "attributeValue",
+                {"id": "30", "code": "blue", "name": "blue", "displayName": "Blue", "description": ""},
+            )
+        )
+        zone = root.add(
+            Node(
+                "attribute",
+                {
+                    "id": "40",
+                    "name": "Sales Zone",
+                    "type": "dimension",
+                    "displayNameType": "NAME",
+                    "autoCreate": "0",
+                    "keepSorted": "0",
+                    "dimensionId": "16",
+                },
+            )
+        )
+        zone.add(
+            Node(
+                "attributeValue",
+                {"id": "655", "code": "N", "name": "North", "displayName": "North", "description": ""},
+            )
+        )
         return root
 
     def _time(self) -> Node:
         root = Node("time", {"isCustom": "0", "seqNo": "24"})
-        year = root.add(Node("stratum", {"code": "year", "label": "Year", "shortName": "Yr", "id": "3",
-                                         "inUse": "1", "isDefault": "0"}))  # fmt: skip
-        qtr = year.add(Node("stratum", {"code": "qtr", "label": "Quarter", "shortName": "Qtr", "id": "2",
-                                        "inUse": "1", "isDefault": "0"}))  # fmt: skip
-        qtr.add(Node("stratum", {"code": "month", "label": "Month", "shortName": "Mon", "id": "1", "inUse": "1",
-                                 "isDefault": "1"}))  # fmt: skip
+        year = root.add(
+            Node(
+                "stratum",
+                {
+                    "code": "year",
+                    "label": "Year",
+                    "shortName": "Yr",
+                    "id": "3",
+                    "inUse": "1",
+                    "isDefault": "0",
+                },
+            )
+        )
+        qtr = year.add(
+            Node(
+                "stratum",
+                {
+                    "code": "qtr",
+                    "label": "Quarter",
+                    "shortName": "Qtr",
+                    "id": "2",
+                    "inUse": "1",
+                    "isDefault": "0",
+                },
+            )
+        )
+        qtr.add(
+            Node(
+                "stratum",
+                {
+                    "code": "month",
+                    "label": "Month",
+                    "shortName": "Mon",
+                    "id": "1",
+                    "inUse": "1",
+                    "isDefault": "1",
+                },
+            )
+        )
         for y in range(2023, 2027):
-            fy = root.add(Node("period", {"code": str(y), "label": f"FY{y}", "shortName": f"FY{y}", "stratumId": "3",
-                                          "id": f"{y}003", "start": f"{y}-01-01", "end": f"{y + 1}-01-01"}))  # fmt: skip
+            fy = root.add(
+                Node(
+                    "period",
+                    {
+                        "code": str(y),
+                        "label": f"FY{y}",
+                        "shortName": f"FY{y}",
+                        "stratumId": "3",
+                        "id": f"{y}003",
+                        "start": f"{y}-01-01",
+                        "end": f"{y + 1}-01-01",
+                    },
+                )
+            )
             for q in range(1, 5):
-                qp = fy.add(Node("period", {"code": f"Q{q}-{y}", "label": f"Q{q}-FY{y % 100}",
-                                            "shortName": f"Q{q}-{y % 100}", "stratumId": "2",
-                                            "id": f"{y}{q}002", "start": f"{y}-{3 * q - 2:02d}-01",
-                                            "end": f"{y + (q == 4)}-{(3 * q) % 12 + 1:02d}-01"}))  # fmt: skip
+                qp = fy.add(
+                    Node(
+                        "period",
+                        {
+                            "code": f"Q{q}-{y}",
+                            "label": f"Q{q}-FY{y % 100}",
+                            "shortName": f"Q{q}-{y % 100}",
+                            "stratumId": "2",
+                            "id": f"{y}{q}002",
+                            "start": f"{y}-{3 * q - 2:02d}-01",
+                            "end": f"{y + (q == 4)}-{(3 * q) % 12 + 1:02d}-01",
+                        },
+                    )
+                )
                 for m in range(3 * q - 2, 3 * q + 1):
                     nxt = f"{y + (m == 12)}-{m % 12 + 1:02d}-01"
-                    qp.add(Node("period", {"code": f"{m:02d}/{y}", "label": f"{_MONTHS[m - 1]}-{y}",
-                                           "shortName": f"{_MONTHS[m - 1]}-{y}", "stratumId": "1",
-                                           "id": f"{y}{m:02d}001", "start": f"{y}-{m:02d}-01", "end": nxt}))  # fmt: skip
+                    qp.add(
+                        Node(
+                            "period",
+                            {
+                                "code": f"{m:02d}/{y}",
+                                "label": f"{_MONTHS[m - 1]}-{y}",
+                                "shortName": f"{_MONTHS[m - 1]}-{y}",
+                                "stratumId": "1",
+                                "id": f"{y}{m:02d}001",
+                                "start": f"{y}-{m:02d}-01",
+                                "end": nxt,
+                            },
+                        )
+                    )
         return root
 
     def _versions(self) -> Node:
@@ -275,12 +568,25 @@ class Instance:
         ids = iter(range(1, 1000))
 
         def version(parent: Node, name: str, vtype: str, start: int = 1, **extra: str) -> Node:
-            attrs = {"id": str(next(ids)), "name": name, "shortName": "", "type": vtype,
-                     "isVirtual": "false", "description": "", "isDefaultVersion": "false",
-                     "isLocked": _btf(vtype != "PLANNING"), "hasAuditTrail": "false", "enabledForWorkflow": "0",
-                     "isImportable": _b10(vtype != "VERSION_FOLDER"), "isPredictive": "false",
-                     "startVer": str(self.start_year), "endVer": str(self.start_year + 1),
-                     "completedValuesThru": "", "startPlan": f"{start:02d}/{self.start_year}", "lockLeading": ""}  # fmt: skip
+            attrs = {
+                "id": str(next(ids)),
+                "name": name,
+                "shortName": "",
+                "type": vtype,
+                "isVirtual": "false",
+                "description": "",
+                "isDefaultVersion": "false",
+                "isLocked": _btf(vtype != "PLANNING"),
+                "hasAuditTrail": "false",
+                "enabledForWorkflow": "0",
+                "isImportable": _b10(vtype != "VERSION_FOLDER"),
+                "isPredictive": "false",
+                "startVer": str(self.start_year),
+                "endVer": str(self.start_year + 1),
+                "completedValuesThru": "",
+                "startPlan": f"{start:02d}/{self.start_year}",
+                "lockLeading": "",
+            }
             attrs.update(extra)
             return parent.add(Node("version", attrs))
 
@@ -302,8 +608,15 @@ class Instance:
 
     def _groups(self) -> list[dict[str, str]]:
         groups = [{"id": "1", "name": "Corporate and Operations", "isGlobal": "true", "ownerId": ""}]
-        groups += [{"id": str(i), "name": f"Group {WORDS[i % len(WORDS)]} {i}", "isGlobal": _btf(i % 3 == 0),
-                    "ownerId": "" if i % 3 == 0 else "19"} for i in range(2, 2 + max(3, self.volume // 20))]  # fmt: skip
+        groups += [
+            {
+                "id": str(i),
+                "name": f"Group {WORDS[i % len(WORDS)]} {i}",
+                "isGlobal": _btf(i % 3 == 0),
+                "ownerId": "" if i % 3 == 0 else "19",
+            }
+            for i in range(2, 2 + max(3, self.volume // 20))
+        ]
         return groups
 
     def _permission_sets(self) -> list[dict[str, str]]:
@@ -326,39 +639,78 @@ class Instance:
             created = datetime(2021, 1, 1) + timedelta(seconds=rng.randrange(3 * 365 * 86400))
             last = created + timedelta(seconds=rng.randrange(365 * 86400))
             groups = sorted(rng.sample([g["id"] for g in self.groups], k=min(2, len(self.groups))), key=int)
-            node = Node("user", {
-                "id": str(uid), "guid": f"{rng.getrandbits(64):016X}", "login": f"user{uid}@example.com",
-                "email": f"user{uid}@example.com" if uid % 5 else "", "name": f"User {uid}",
-                "position": rng.choice(["Analyst", "Director FP&A", "Implementer"]),
-                "permissionSetIds": ",".join(sorted(rng.sample(["1", "2", "3"], k=rng.randint(1, 2)))),
-                "groupIds": ",".join(groups), "timeZone": rng.choice(["US/Pacific", "Europe/Paris", "UTC"]),
-                "homepage": "Welcome", "createdDate": created.strftime("%Y-%m-%d %H:%M:%S.0"),
-                "lastLogin": last.strftime("%Y-%m-%d %H:%M:%S.0") if uid % 7 else "",
-                "failedAttempts": str(rng.randint(0, 3)), "locked": _btf(uid % 11 == 0),
-            })  # fmt: skip
-            node.add(Node("subscriptions", {"nosubscriptions": "0", "customerNewsLetter": _b10(uid % 2 == 0),
-                                            "systemAlertsAndUpdates": "1", "userGroups": "0"}))  # fmt: skip
+            node = Node(
+                "user",
+                {
+                    "id": str(uid),
+                    "guid": f"{rng.getrandbits(64):016X}",
+                    "login": f"user{uid}@example.com",
+                    "email": f"user{uid}@example.com" if uid % 5 else "",
+                    "name": f"User {uid}",
+                    "position": rng.choice(["Analyst", "Director FP&A", "Implementer"]),
+                    "permissionSetIds": ",".join(sorted(rng.sample(["1", "2", "3"], k=rng.randint(1, 2)))),
+                    "groupIds": ",".join(groups),
+                    "timeZone": rng.choice(["US/Pacific", "Europe/Paris", "UTC"]),
+                    "homepage": "Welcome",
+                    "createdDate": created.strftime("%Y-%m-%d %H:%M:%S.0"),
+                    "lastLogin": last.strftime("%Y-%m-%d %H:%M:%S.0") if uid % 7 else "",
+                    "failedAttempts": str(rng.randint(0, 3)),
+                    "locked": _btf(uid % 11 == 0),
+                },
+            )
+            node.add(
+                Node(
+                    "subscriptions",
+                    {
+                        "nosubscriptions": "0",
+                        "customerNewsLetter": _b10(uid % 2 == 0),
+                        "systemAlertsAndUpdates": "1",
+                        "userGroups": "0",
+                    },
+                )
+            )
             users.append(node)
         return users
 
     def _sheets(self) -> list[Node]:
         sheets = []
-        for sid, name, stype in [(1, "Capital Model", "modeled"), (2, "Compensation", "modeled"),
-                                 (3, "Revenue Cube", "cube"), (4, "Travel Plan", "standard")]:  # fmt: skip
-            sheet = Node("sheet", {"id": str(sid), "name": name, "type": stype, "prefix": name[:3].upper(),
-                                   "description": f"{name} sheet", "isGlobal": "false"})  # fmt: skip
+        for sid, name, stype in [
+            (1, "Capital Model", "modeled"),
+            (2, "Compensation", "modeled"),
+            (3, "Revenue Cube", "cube"),
+            (4, "Travel Plan", "standard"),
+        ]:
+            sheet = Node(
+                "sheet",
+                {
+                    "id": str(sid),
+                    "name": name,
+                    "type": stype,
+                    "prefix": name[:3].upper(),
+                    "description": f"{name} sheet",
+                    "isGlobal": "false",
+                },
+            )
             sheets.append(sheet)
         return sheets
 
     def sheet_columns(self, sheet: Node) -> list[Node]:
-        """The columns of a modeled sheet (exportSheetDefinition uses kebab-case attributes, §6)."""
+        """Return the columns of a modeled sheet (exportSheetDefinition uses kebab-case attributes, §6)."""
         sid = sheet.attrs["id"]
         dim = Node("dimension", {"id": "6", "name": "Department", "required": "false"})
         dim.add(Node("value", {"id": "7", "name": "Engineering"}))
         dim.add(Node("value", {"id": "8", "name": "Sales"}))
         return [
-            Node("levels", {"code": "levels", "name": "Level", "read-only": "false", "splittable": "true",
-                            "required": "true"}),  # fmt: skip
+            Node(
+                "levels",
+                {
+                    "code": "levels",
+                    "name": "Level",
+                    "read-only": "false",
+                    "splittable": "true",
+                    "required": "true",
+                },
+            ),
             Node("text", {"code": f"item{sid}", "name": "Item", "read-only": "false", "required": "true"}),
             dim,
             Node("date", {"code": "start", "name": "Start Date", "read-only": "false", "required": "false"}),
@@ -371,19 +723,44 @@ class Instance:
         rows = []
         for i in range(rng.randint(3, 9)):
             level = self.leaf_levels[i % len(self.leaf_levels)].attrs["name"]
-            rows.append([level, f"Item {i + 1}", rng.choice(["Engineering", "Sales"]),
-                         f"{rng.randint(1, 12):02d}/{self.start_year}", f"{rng.uniform(100, 9000):.2f}"])  # fmt: skip
+            rows.append(
+                [
+                    level,
+                    f"Item {i + 1}",
+                    rng.choice(["Engineering", "Sales"]),
+                    f"{rng.randint(1, 12):02d}/{self.start_year}",
+                    f"{rng.uniform(100, 9000):.2f}",
+                ]
+            )
         return rows
 
     def _instances(self) -> list[dict[str, str]]:
         return [
-            {"code": "ACME", "name": "Acme Corp", "sessionTimeout": "60", "calendarType": "CALENDAR",
-             "systemCurrency": "USD", "products": "PLANNING,CONSOLIDATION", "options": "", "notificationType": "EMAIL",
-             "workdayTenantID": "", "workdayEnvironment": ""},
-            {"code": "ACME_SANDBOX", "name": "Acme Corp Sandbox", "sessionTimeout": "30",
-             "calendarType": "CALENDAR", "systemCurrency": "USD", "products": "PLANNING", "options": "",
-             "notificationType": "NONE", "workdayTenantID": "", "workdayEnvironment": ""},
-        ]  # fmt: skip
+            {
+                "code": "ACME",
+                "name": "Acme Corp",
+                "sessionTimeout": "60",
+                "calendarType": "CALENDAR",
+                "systemCurrency": "USD",
+                "products": "PLANNING,CONSOLIDATION",
+                "options": "",
+                "notificationType": "EMAIL",
+                "workdayTenantID": "",
+                "workdayEnvironment": "",
+            },
+            {
+                "code": "ACME_SANDBOX",
+                "name": "Acme Corp Sandbox",
+                "sessionTimeout": "30",
+                "calendarType": "CALENDAR",
+                "systemCurrency": "USD",
+                "products": "PLANNING",
+                "options": "",
+                "notificationType": "NONE",
+                "workdayTenantID": "",
+                "workdayEnvironment": "",
+            },
+        ]
 
     def _families(self) -> list[dict[str, str]]:
         codes = [n.attrs["id"] for n in self.data_accounts[:4]]
@@ -398,25 +775,34 @@ class Instance:
         base = datetime(2024, 12, 1, tzinfo=UTC)
         for i in range(max(5, self.volume // 5)):
             moment = base + timedelta(seconds=rng.randrange(31 * 86400))
-            events.append({
-                "dateTime": moment.strftime("%Y-%m-%d %H:%M:%S"),
-                "eventType": rng.choice(["LOGIN_FAILURE", "PASSWORD_CHANGE", "ACCOUNT_LOCKOUT", "USER_CREATED"]),
-                "actor": f"user{19 + i % 5}@example.com", "ipAddress": f"10.0.{i % 250}.{rng.randint(1, 254)}",
-                "interface": rng.choice(["WEB", "API"]), "outcome": rng.choice(["SUCCESS", "FAILURE"]),
-                "details": "",
-            })  # fmt: skip
+            events.append(
+                {
+                    "dateTime": moment.strftime("%Y-%m-%d %H:%M:%S"),
+                    "eventType": rng.choice(
+                        ["LOGIN_FAILURE", "PASSWORD_CHANGE", "ACCOUNT_LOCKOUT", "USER_CREATED"]
+                    ),
+                    "actor": f"user{19 + i % 5}@example.com",
+                    "ipAddress": f"10.0.{i % 250}.{rng.randint(1, 254)}",
+                    "interface": rng.choice(["WEB", "API"]),
+                    "outcome": rng.choice(["SUCCESS", "FAILURE"]),
+                    "details": "",
+                }
+            )
         events.sort(key=lambda e: e["dateTime"])
         return events
 
     # -- the data cube -------------------------------------------------------------------------
 
     def version_by_name(self, name: str) -> Node | None:
+        """Find a version or folder by exact name (exportData addresses versions by name)."""
         return next((n for n in self.versions.walk() if n.tag == "version" and n.attrs["name"] == name), None)
 
     def default_version(self) -> Node:
+        """Return the version flagged isDefaultVersion."""
         return next(n for n in self.versions.walk() if n.attrs.get("isDefaultVersion") == "true")
 
     def version_months(self, version: Node) -> list[str]:
+        """Month codes a version covers, from its startPlan."""
         start = int(version.attrs["startPlan"][:2])
         first = self.month_codes.index(f"{start:02d}/{self.start_year}")
         return self.month_codes[first : first + self.months]
@@ -474,4 +860,5 @@ def combine(values: list[Any]) -> Any:
 
 
 def rng_factory(name: str, seed: int) -> Any:
+    """Random streams depending only on the emulator, the seed and the purpose."""
     return lambda purpose: random.Random(f"{name}:{seed}:{purpose}")

@@ -11,7 +11,7 @@ import requests
 from lxml import etree
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
-from singer_sdk.helpers._typing import TypeConformanceLevel
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.pagination import BaseAPIPaginator, SinglePagePaginator
 from typing_extensions import override
 
@@ -23,9 +23,9 @@ if t.TYPE_CHECKING:
 
 #: wdadaptivepy raises InvalidCredentialsError on exactly this key (adaptive.md §4).
 AUTH_FAILURE_KEY = "error-authentication-failure"
-#: Adaptive limits concurrent requests per instance (adaptive.md §9.5); keys are not documented, so match words.
+#: Adaptive limits concurrent requests per instance (adaptive.md §9.5); keys are undocumented: match words.
 THROTTLE_WORDS = ("concurren", "throttl", "rate-limit", "too-many")
-#: Feature-off / licence / permission failures: the table must still exist, empty (GitLab "skeleton tables", §2).
+#: Feature-off / licence / permission failures: the table must still exist, empty ("skeleton tables", §2).
 UNSUPPORTED_WORDS = ("permission", "not-enabled", "not-licensed", "feature", "unsupported", "not-supported")
 
 Converter = Callable[[str], t.Any]
@@ -50,6 +50,7 @@ def to_bool(text: str) -> bool | None:
 
 
 def to_int(text: str) -> int | None:
+    """Integer attributes; group nodes carry empty strings (adaptive.md §9.7)."""
     try:
         return int(text)
     except ValueError:
@@ -57,6 +58,7 @@ def to_int(text: str) -> int | None:
 
 
 def to_number(text: str) -> float | None:
+    """Decimal attributes, empty string → null."""
     try:
         return float(text)
     except ValueError:
@@ -70,7 +72,7 @@ def to_datetime(text: str) -> str | None:
         return None
     for fmt in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"):
         try:
-            moment = datetime.strptime(text, fmt)  # noqa: DTZ007 - zone-less by contract, UTC below
+            moment = datetime.strptime(text, fmt)
         except ValueError:
             continue
         return moment.strftime("%Y-%m-%dT%H:%M:%S+00:00")
@@ -83,6 +85,7 @@ def to_list(text: str) -> list[str]:
 
 
 def to_string(text: str) -> str:
+    """Text attributes kept as sent (empty strings included)."""
     return text
 
 
@@ -98,7 +101,7 @@ CONVERTERS: dict[str, tuple[Converter, dict[str, t.Any]]] = {
 
 
 def element_object(el: etree._Element) -> dict[str, t.Any]:
-    """A child element kept whole (sheet columns, transaction fields): its tag, attributes, children."""
+    """Keep a child element whole (sheet columns, transaction fields): its tag, attributes, children."""
     obj: dict[str, t.Any] = {"type": el.tag, **{snake(k): v for k, v in el.attrib.items()}}
     children = [element_object(c) for c in el if isinstance(c.tag, str)]
     if children:
@@ -138,9 +141,10 @@ class AdaptiveStream(RESTStream[t.Any]):
     _parsed: tuple[requests.Response, etree._Element] | None = None
 
     def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        """Derive each subclass's schema from its field table."""
         super().__init_subclass__(**kwargs)
         if "schema" not in cls.__dict__ and "fields" in cls.__dict__:
-            cls.schema = cls.build_schema()
+            cls.schema = cls.build_schema()  # type: ignore[method-assign,assignment]
 
     @override
     @property
@@ -161,12 +165,12 @@ class AdaptiveStream(RESTStream[t.Any]):
     def get_new_paginator(self) -> BaseAPIPaginator[t.Any] | None:
         return SinglePagePaginator()
 
-    def call_children(self, context: Context | None, next_page_token: t.Any) -> str:  # noqa: ARG002
+    def call_children(self, context: Context | None, next_page_token: t.Any) -> str:
         """Method-specific request elements after ``<credentials>``."""
         return ""
 
     @override
-    def prepare_request_payload(self, context: Context | None, next_page_token: t.Any) -> bytes:  # type: ignore[override]
+    def prepare_request_payload(self, context: Context | None, next_page_token: t.Any) -> bytes:
         return call_body(self.method, self.config, self.call_children(context, next_page_token))
 
     # -- errors ---------------------------------------------------------------------------------
@@ -228,7 +232,7 @@ class AdaptiveStream(RESTStream[t.Any]):
                     return min(float(header), cap)
                 except ValueError:
                     pass
-            return min(base * 2**n, cap)
+            return float(min(base * 2**n, cap))
 
         return self.backoff_runtime(value=wait)
 
@@ -262,11 +266,14 @@ class AdaptiveStream(RESTStream[t.Any]):
         try:
             yield from super().get_records(context)
         except UnsupportedMethodError as exc:
-            if not type(self)._warned_unsupported:
-                type(self)._warned_unsupported = True
-                self.logger.warning("%s: not available on this instance, table left empty (%s)", self.name, exc)
+            if not self._warned_unsupported:
+                self._warned_unsupported = True  # child streams fan out: one warning per run, not per parent
+                self.logger.warning(
+                    "%s: not available on this instance, table left empty (%s)", self.name, exc
+                )
 
     def parsed_root(self, response: requests.Response) -> etree._Element:
+        """Return the tree validate_response already parsed for this response (parsed again if not cached)."""
         cached = getattr(self, "_parsed", None)
         if cached is not None and cached[0] is response:
             return t.cast("etree._Element", cached[1])
@@ -283,10 +290,14 @@ class AdaptiveStream(RESTStream[t.Any]):
 
     def flatten(self, output: etree._Element) -> Iterator[dict[str, t.Any]]:
         """One record per node; containers under ``<output>`` are descended into without a record."""
-        converters = [(attr, snake(attr), CONVERTERS[kind][0], kind == "str") for attr, kind in self.fields.items()]
+        converters = [
+            (attr, snake(attr), CONVERTERS[kind][0], kind == "str") for attr, kind in self.fields.items()
+        ]
         tags = self.node_tags
 
-        def build(el: etree._Element, parent_id: t.Any, depth: int, path: list[str], root_id: t.Any) -> Iterator[dict[str, t.Any]]:
+        def build(
+            el: etree._Element, parent_id: t.Any, depth: int, path: list[str], root_id: t.Any
+        ) -> Iterator[dict[str, t.Any]]:
             attrib = el.attrib
             record: dict[str, t.Any] = {}
             for attr, column, convert, is_str in converters:
@@ -338,7 +349,9 @@ class AdaptiveStream(RESTStream[t.Any]):
     @classmethod
     def build_schema(cls) -> dict[str, t.Any]:
         """JSON schema from the field table, so the table is the single source of columns and types."""
-        props: dict[str, t.Any] = {snake(attr): dict(CONVERTERS[kind][1]) for attr, kind in cls.fields.items()}
+        props: dict[str, t.Any] = {
+            snake(attr): dict(CONVERTERS[kind][1]) for attr, kind in cls.fields.items()
+        }
         if len(set(cls.node_tags.values()) - {None}) > 0:
             props["node_type"] = {"type": ["string"]}
         if cls.hierarchy:
@@ -351,7 +364,9 @@ class AdaptiveStream(RESTStream[t.Any]):
             props["attributes"] = {"type": ["array", "null"], "items": {"type": "object"}}
         for tag, kind in cls.child_fields.items():
             props[snake(tag)] = (
-                {"type": ["object", "null"]} if kind == "object" else {"type": ["array", "null"], "items": {"type": "object"}}
+                {"type": ["object", "null"]}
+                if kind == "object"
+                else {"type": ["array", "null"], "items": {"type": "object"}}
             )
         props.update(cls.extra_properties)
         return {"type": "object", "properties": props}

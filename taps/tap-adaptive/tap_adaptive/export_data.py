@@ -46,7 +46,9 @@ class ExportVersionsStream(AdaptiveStream):
 
     @override
     def parse_response(self, response: requests.Response) -> t.Iterable[dict[str, t.Any]]:
-        records = list(super().parse_response(response))  # a version tree is small; the folder needs all of it
+        records = list(
+            super().parse_response(response)
+        )  # a version tree is small; the folder needs all of it
         self._targets = frozenset(self._folder_leaves(records)) if self._export_data_wanted() else frozenset()
         yield from records
 
@@ -69,8 +71,8 @@ class ExportVersionsStream(AdaptiveStream):
         if folder is None:
             existing = ", ".join(repr(f["name"]) for f in folders) or "none"
             msg = (
-                f"setting `export_data_version_folder`: version folder {folder_name!r} not found in exportVersions; "
-                f"folders that exist: {existing}"
+                f"setting `export_data_version_folder`: version folder {folder_name!r} not found "
+                f"in exportVersions; folders that exist: {existing}"
             )
             raise ConfigurationError(msg)
         has_children = {r["parent_id"] for r in records}
@@ -85,7 +87,9 @@ class ExportVersionsStream(AdaptiveStream):
         }
 
     @override
-    def generate_child_contexts(self, record: dict[str, t.Any], context: Context | None) -> t.Iterable[Context | None]:
+    def generate_child_contexts(
+        self, record: dict[str, t.Any], context: Context | None
+    ) -> t.Iterable[Context | None]:
         if record["id"] in self._targets:
             yield {"version_id": record["id"], "version_name": record["name"]}
 
@@ -128,7 +132,7 @@ class ExportDataStream(AdaptiveStream):
     # -- request -----------------------------------------------------------------------------------
 
     @override
-    def prepare_request_payload(self, context: Context | None, next_page_token: t.Any) -> bytes:  # type: ignore[override]
+    def prepare_request_payload(self, context: Context | None, next_page_token: t.Any) -> bytes:
         return call_body(self.method, self.config, self.call_children(context, next_page_token), stream=True)
 
     @override
@@ -146,7 +150,8 @@ class ExportDataStream(AdaptiveStream):
             filters += element(
                 "levels",
                 children="".join(
-                    element("level", {"name": n, "isRollup": rollup, "includeDescendants": descend}) for n in levels
+                    element("level", {"name": n, "isRollup": rollup, "includeDescendants": descend})
+                    for n in levels
                 ),
             )
         span = {
@@ -177,16 +182,26 @@ class ExportDataStream(AdaptiveStream):
             element("version", {"name": (context or {})["version_name"], "isDefault": False})
             + element(
                 "format",
-                {"useInternalCodes": True, "includeUnmappedItems": False, "includeCodes": True, "includeNames": True,
-                 "displayNameEnabled": False},
-            )  # fmt: skip
+                {
+                    "useInternalCodes": True,
+                    "includeUnmappedItems": False,
+                    "includeCodes": True,
+                    "includeNames": True,
+                    "displayNameEnabled": False,
+                },
+            )
             + element("filters", children=filters)
-            + (element("dimensions", children="".join(element("dimension", {"name": d}) for d in dims)) if dims else "")
+            + (
+                element("dimensions", children="".join(element("dimension", {"name": d}) for d in dims))
+                if dims
+                else ""
+            )
             + element("rules", rules, children=element("currency", currency_attrs))
         )
 
     @property
     def allow_list(self) -> list[str]:
+        """Account codes exportData may ask for: nothing else ever reaches a request."""
         return [str(code) for code in self.config.get("export_data_account_codes") or [] if str(code)]
 
     # -- response ---------------------------------------------------------------------------------
@@ -252,14 +267,18 @@ class ExportDataStream(AdaptiveStream):
                     f"exportData for version {version_name!r} returned account {account_code!r} outside "
                     "`export_data_account_codes`; refusing to load it"
                 )
-            dims = {name: {"code": row[c] if c is not None else None, "name": row[n] if n is not None else None}
-                    for name, c, n in layout.dimensions}  # fmt: skip
+            dims = {
+                name: {"code": row[c] if c is not None else None, "name": row[n] if n is not None else None}
+                for name, c, n in layout.dimensions
+            }
             base = {
                 "version_id": version_id,
                 "version_name": version_name,
                 "account_code": account_code,
                 "account_name": row[layout.account_name] if layout.account_name is not None else None,
-                "level_code": row[layout.level_code] if layout.level_code is not None else row[layout.level_name or 0],
+                "level_code": row[layout.level_code]
+                if layout.level_code is not None
+                else row[layout.level_name or 0],
                 "level_name": row[layout.level_name] if layout.level_name is not None else None,
                 "dimensions": dims,
                 "dimension_key": "|".join(f"{k}={(v['code'] or v['name'])}" for k, v in dims.items()),
@@ -269,7 +288,7 @@ class ExportDataStream(AdaptiveStream):
                 record = dict(base)
                 record["period"] = period
                 record["period_start"] = start
-                if cell == "B" or cell == "":
+                if cell in {"B", ""}:
                     record["value"] = None
                     record["value_status"] = "blank"
                 elif cell == "I":

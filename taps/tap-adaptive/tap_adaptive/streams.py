@@ -54,7 +54,10 @@ DIMENSION = _f(
     "id:int name code displayName shortName description displayNameType autoCreate:bool listDimension:bool "
     "keepSorted:bool useOnLevels:bool seqNo:int"
 )
-ATTRIBUTE = _f("id:int name code displayName description type displayNameType autoCreate:bool keepSorted:bool dimensionId:int seqNo:int")
+ATTRIBUTE = _f(
+    "id:int name code displayName description type displayNameType autoCreate:bool keepSorted:bool "
+    "dimensionId:int seqNo:int"
+)
 TIME = _f(
     "id:int code label shortName inUse:bool isDefault:bool stratumId:int start:date end:date timeslot:int "
     "encodedTimePeriod legacyReportTimeId legacySheetTimeId"
@@ -75,49 +78,115 @@ class _Spec(t.NamedTuple):
     hierarchy: bool = False
     has_attributes: bool = False
     root_key: str | None = None
-    child_fields: dict[str, str] = {}  # noqa: RUF012 - NamedTuple default, never mutated
+    child_fields: dict[str, str] = {}
     request: str = ""
 
 
 #: Parameterless exports: (stream, method, element tag(s), fields, key, tree?, attribute lists?, ...).
 SIMPLE_EXPORTS: list[_Spec] = [
-    _Spec("export_accounts", "exportAccounts", {"account": None}, ACCOUNT, hierarchy=True, has_attributes=True,
-          request=element("include", {"attributes": True})),
-    _Spec("export_active_currencies", "exportActiveCurrencies", {"currency": None},
-          _f("id:int code precision:int isReportingCurrency:bool userDefined:bool description")),
-    _Spec("export_attributes", "exportAttributes", {"attribute": "attribute", "attributeValue": "attribute_value"},
-          ATTRIBUTE, key=("node_type", "id"), hierarchy=True, root_key="attribute_id"),
+    _Spec(
+        "export_accounts",
+        "exportAccounts",
+        {"account": None},
+        ACCOUNT,
+        hierarchy=True,
+        has_attributes=True,
+        request=element("include", {"attributes": True}),
+    ),
+    _Spec(
+        "export_active_currencies",
+        "exportActiveCurrencies",
+        {"currency": None},
+        _f("id:int code precision:int isReportingCurrency:bool userDefined:bool description"),
+    ),
+    _Spec(
+        "export_attributes",
+        "exportAttributes",
+        {"attribute": "attribute", "attributeValue": "attribute_value"},
+        ATTRIBUTE,
+        key=("node_type", "id"),
+        hierarchy=True,
+        root_key="attribute_id",
+    ),
     _Spec("export_customer_logo", "exportCustomerLogo", {"logo": None}, _f("url"), key=("url",)),
-    _Spec("export_dimension_families", "exportDimensionFamilies", {"family": None},
-          _f("id:int name accounts:list dimensions:list")),
-    _Spec("export_dimensions", "exportDimensions", {"dimension": "dimension", "dimensionValue": "dimension_value"},
-          DIMENSION, key=("node_type", "id"), hierarchy=True, has_attributes=True, root_key="dimension_id",
-          request=element("include", {"dimensionValues": True, "attributes": True})),
-    _Spec("export_dimension_mapping", "exportDimensionMapping", {"mapping": None},
-          _f("id:int name dimensionId:int sourceValue targetValue")),
+    _Spec(
+        "export_dimension_families",
+        "exportDimensionFamilies",
+        {"family": None},
+        _f("id:int name accounts:list dimensions:list"),
+    ),
+    _Spec(
+        "export_dimensions",
+        "exportDimensions",
+        {"dimension": "dimension", "dimensionValue": "dimension_value"},
+        DIMENSION,
+        key=("node_type", "id"),
+        hierarchy=True,
+        has_attributes=True,
+        root_key="dimension_id",
+        request=element("include", {"dimensionValues": True, "attributes": True}),
+    ),
+    _Spec(
+        "export_dimension_mapping",
+        "exportDimensionMapping",
+        {"mapping": None},
+        _f("id:int name dimensionId:int sourceValue targetValue"),
+    ),
     _Spec("export_groups", "exportGroups", {"group": None}, _f("id:int name isGlobal:bool ownerId:int")),
-    _Spec("export_instances", "exportInstances", {"instance": None},
-          _f("code name sessionTimeout:int calendarType systemCurrency products:list options:list notificationType "
-             "workdayTenantID workdayEnvironment workdayUiUrl workdayRestUrl datasources"),
-          key=("code",), request=element("include", {"accessibleInstances": True})),
-    _Spec("export_levels", "exportLevels", {"level": None}, LEVEL, hierarchy=True, has_attributes=True,
-          request=element("include", {"attributes": True})),
+    _Spec(
+        "export_instances",
+        "exportInstances",
+        {"instance": None},
+        _f(
+            "code name sessionTimeout:int calendarType systemCurrency products:list options:list "
+            "notificationType "
+            "workdayTenantID workdayEnvironment workdayUiUrl workdayRestUrl datasources"
+        ),
+        key=("code",),
+        request=element("include", {"accessibleInstances": True}),
+    ),
+    _Spec(
+        "export_levels",
+        "exportLevels",
+        {"level": None},
+        LEVEL,
+        hierarchy=True,
+        has_attributes=True,
+        request=element("include", {"attributes": True}),
+    ),
     _Spec("export_locales", "exportLocales", {"locale": None}, _f("code name isDefault:bool"), key=("code",)),
     _Spec("export_roles", "exportRoles", {"role": None}, _f("id:int name permissions:list")),
-    _Spec("export_permission_sets", "exportPermissionSets", {"permission_set": None, "permissionSet": None},
-          _f("id:int name permissions:list")),
-    _Spec("export_time", "exportTime", {"stratum": "stratum", "period": "period"}, TIME, key=("node_type", "id"),
-          hierarchy=True, request=element("options", {"includeAllLocales": False, "includeLegacyInformation": False})),
-    _Spec("export_users", "exportUsers", {"user": None}, USER, child_fields={"subscriptions": "object"},
-          request=element("include", {"groups": True})),
-]  # fmt: skip
+    _Spec(
+        "export_permission_sets",
+        "exportPermissionSets",
+        {"permission_set": None, "permissionSet": None},
+        _f("id:int name permissions:list"),
+    ),
+    _Spec(
+        "export_time",
+        "exportTime",
+        {"stratum": "stratum", "period": "period"},
+        TIME,
+        key=("node_type", "id"),
+        hierarchy=True,
+        request=element("options", {"includeAllLocales": False, "includeLegacyInformation": False}),
+    ),
+    _Spec(
+        "export_users",
+        "exportUsers",
+        {"user": None},
+        USER,
+        child_fields={"subscriptions": "object"},
+        request=element("include", {"groups": True}),
+    ),
+]
 
 
 def _stream_class(spec: _Spec, base: type[AdaptiveStream] = AdaptiveStream) -> type[AdaptiveStream]:
-    """A stream class from one table row (no copy-pasted classes, STYLE.md)."""
+    """Build a stream class from one table row (no copy-pasted classes, STYLE.md)."""
     body = spec.request
 
-    def call_children(self: AdaptiveStream, context: Context | None, next_page_token: t.Any) -> str:  # noqa: ARG001
+    def call_children(self: AdaptiveStream, context: Context | None, next_page_token: t.Any) -> str:
         return body
 
     attrs: dict[str, t.Any] = {
@@ -181,7 +250,9 @@ class ExportSecurityAuditStream(AdaptiveStream):
     name = "export_security_audit"
     method = "exportSecurityAudit"
     node_tags: t.ClassVar[dict[str, str | None]] = {"event": None}
-    fields: t.ClassVar[dict[str, str]] = _f("dateTime:datetime eventType actor ipAddress interface outcome details")
+    fields: t.ClassVar[dict[str, str]] = _f(
+        "dateTime:datetime eventType actor ipAddress interface outcome details"
+    )
     primary_keys = ("event_id",)
     extra_properties: t.ClassVar[dict[str, t.Any]] = {"event_id": {"type": ["string"]}}
     replication_key = "date_time"
@@ -197,7 +268,9 @@ class ExportSecurityAuditStream(AdaptiveStream):
 
     @override
     def post_process(self, row: dict[str, t.Any], context: Context | None = None) -> dict[str, t.Any] | None:
-        digest = hashlib.sha1("\x1f".join(f"{k}={row[k]}" for k in sorted(row)).encode(), usedforsecurity=False)
+        digest = hashlib.sha1(
+            "\x1f".join(f"{k}={row[k]}" for k in sorted(row)).encode(), usedforsecurity=False
+        )
         row["event_id"] = digest.hexdigest()
         return row
 
@@ -214,13 +287,19 @@ class _SheetChild(AdaptiveStream):
         return row
 
 
-class ExportSheetsStream(_stream_class(
-    _Spec("export_sheets", "exportSheets", {"sheet": None}, _f("id:int name type prefix description isGlobal:bool"))
-)):  # type: ignore[misc]
+class ExportSheetsStream(AdaptiveStream):
     """exportSheets: full table; its modeled sheets feed the three per-sheet methods."""
 
+    name = "export_sheets"
+    method = "exportSheets"
+    node_tags: t.ClassVar[dict[str, str | None]] = {"sheet": None}
+    fields: t.ClassVar[dict[str, str]] = _f("id:int name type prefix description isGlobal:bool")
+    primary_keys = ("id",)
+
     @override
-    def generate_child_contexts(self, record: dict[str, t.Any], context: Context | None) -> t.Iterable[Context | None]:
+    def generate_child_contexts(
+        self, record: dict[str, t.Any], context: Context | None
+    ) -> t.Iterable[Context | None]:
         # exportSheetDefinition/exportModeledSheet/exportConfigurableModelData take modeled sheets only.
         if str(record.get("type", "")).lower() == "modeled":
             yield {"sheet_id": record["id"], "sheet_name": record["name"]}
@@ -234,7 +313,8 @@ class ExportSheetDefinitionStream(_SheetChild):
     parent_stream_type = ExportSheetsStream
     node_tags: t.ClassVar[dict[str, str | None]] = {"modeled-sheet": None}
     fields: t.ClassVar[dict[str, str]] = _f(
-        "id:int prefix name description available-in-actuals:bool allow-splits:bool split-column-title strataId:int"
+        "id:int prefix name description available-in-actuals:bool allow-splits:bool split-column-title "
+        "strataId:int"
     )
     child_fields: t.ClassVar[dict[str, str]] = {"columns": "elements"}
     primary_keys = ("id",)
@@ -261,7 +341,7 @@ class ExportModeledSheetStream(_SheetChild):
 
 
 class _JobPaginator(BaseAPIPaginator[int]):
-    """exportConfigurableModelData is the one paged export (``<job jobNumber pageNumber>``, adaptive.md §7)."""
+    """Pages of exportConfigurableModelData, the one paged export (``<job jobNumber pageNumber>``, §7)."""
 
     def __init__(self, stream: ExportConfigurableModelDataStream) -> None:
         super().__init__(0)
@@ -302,6 +382,7 @@ class ExportConfigurableModelDataStream(_SheetChild):
 
     @property
     def version_label(self) -> str:
+        """The version named in records (the setting, or the default version)."""
         return str(self.config.get("model_data_version") or "(default version)")
 
     @override
@@ -315,8 +396,17 @@ class ExportConfigurableModelDataStream(_SheetChild):
         version = element("version", {"name": name}) if name else element("version", {"isDefault": True})
         return (
             version
-            + element("job", {"jobNumber": self.job_number if next_page_token else "0", "pageNumber": next_page_token or 0})
-            + element("modeled-sheet", {"name": (context or {})["sheet_name"], "includeAllColumns": True, "isGetAllRows": True})
+            + element(
+                "job",
+                {
+                    "jobNumber": self.job_number if next_page_token else "0",
+                    "pageNumber": next_page_token or 0,
+                },
+            )
+            + element(
+                "modeled-sheet",
+                {"name": (context or {})["sheet_name"], "includeAllColumns": True, "isGetAllRows": True},
+            )
         )
 
     @override

@@ -25,7 +25,7 @@ from tap_adaptive.streams import (
     ExportTransactionDefinitionStream,
 )
 
-#: The vendor endpoint; the API version is part of the path (adaptive.md §1). v40 is the newest seen in clients.
+#: The vendor endpoint; the API version is part of the path (adaptive.md §1); v40 is the newest seen.
 DEFAULT_API_URL = "https://api.adaptiveinsights.com/api/v40"
 #: Errors that end a run with one line: the message already names the setting, stream or URL.
 CLEAN_ERRORS = (FatalAPIError, RetriableAPIError, ConfigurationError, requests.exceptions.RequestException)
@@ -42,56 +42,152 @@ class TapAdaptive(Tap):
     message_writer_class = MsgSpecWriter
 
     config_jsonschema = th.PropertiesList(
-        th.Property("api_url", th.StringType, default=DEFAULT_API_URL, title="API URL",
-                    description="XML API endpoint including the API version, e.g. https://api.adaptiveinsights.com/api/v40"),
-        th.Property("username", th.StringType, required=True, title="Username",
-                    description="Adaptive login (the `login` of <credentials>)."),
-        th.Property("password", th.StringType, required=True, secret=True, title="Password",
-                    description="Adaptive password; sent in the request body, never logged."),
-        th.Property("instance_code", th.StringType, title="Instance code",
-                    description="Instance to read when the user can access several (see export_instances)."),
-        th.Property("locale", th.StringType, title="Locale",
-                    description="Credentials locale, e.g. en_US (affects message language and number formats)."),
-        th.Property("caller_name", th.StringType, default="tap-adaptive", title="Caller name",
-                    description="callerName attribute identifying this client to Adaptive."),
-        th.Property("start_date", th.DateTimeType, default="2010-01-01T00:00:00Z", title="Start date",
-                    description="Earliest security-audit event to request on the first run."),
-        th.Property("model_data_version", th.StringType, title="Model data version",
-                    description="Version for exportConfigurableModelData; empty = the instance's default version."),
-        th.Property("export_data_version_folder", th.StringType, default="Shared with Data",
-                    title="exportData version folder",
-                    description="Version folder whose leaf versions are exported (sub-folders included)."),
-        _strings("export_data_account_codes", "exportData account allow-list",
-                 "Account codes exportData may request; required for exportData (empty = export_data off). "
-                 "Descendants are never requested."),
+        th.Property(
+            "api_url",
+            th.StringType,
+            default=DEFAULT_API_URL,
+            title="API URL",
+            description="XML API endpoint including the API version, e.g. https://api.adaptiveinsights.com/api/v40",
+        ),
+        th.Property(
+            "username",
+            th.StringType,
+            required=True,
+            title="Username",
+            description="Adaptive login (the `login` of <credentials>).",
+        ),
+        th.Property(
+            "password",
+            th.StringType,
+            required=True,
+            secret=True,
+            title="Password",
+            description="Adaptive password; sent in the request body, never logged.",
+        ),
+        th.Property(
+            "instance_code",
+            th.StringType,
+            title="Instance code",
+            description="Instance to read when the user can access several (see export_instances).",
+        ),
+        th.Property(
+            "locale",
+            th.StringType,
+            title="Locale",
+            description="Credentials locale, e.g. en_US (affects message language and number formats).",
+        ),
+        th.Property(
+            "caller_name",
+            th.StringType,
+            default="tap-adaptive",
+            title="Caller name",
+            description="callerName attribute identifying this client to Adaptive.",
+        ),
+        th.Property(
+            "start_date",
+            th.DateTimeType,
+            default="2010-01-01T00:00:00Z",
+            title="Start date",
+            description="Earliest security-audit event to request on the first run.",
+        ),
+        th.Property(
+            "model_data_version",
+            th.StringType,
+            title="Model data version",
+            description="Version for exportConfigurableModelData; empty = the instance's default version.",
+        ),
+        th.Property(
+            "export_data_version_folder",
+            th.StringType,
+            default="Shared with Data",
+            title="exportData version folder",
+            description="Version folder whose leaf versions are exported (sub-folders included).",
+        ),
+        _strings(
+            "export_data_account_codes",
+            "exportData account allow-list",
+            "Account codes exportData may request; required for exportData (empty = export_data off). "
+            "Descendants are never requested.",
+        ),
         _strings("export_data_levels", "exportData levels", "Level names to export; empty = all levels."),
-        th.Property("export_data_levels_rollup", th.BooleanType, default=True, title="Levels as rollups",
-                    description="isRollup on each requested level."),
-        th.Property("export_data_levels_include_descendants", th.BooleanType, default=False,
-                    title="Levels include descendants", description="includeDescendants on each requested level."),
+        th.Property(
+            "export_data_levels_rollup",
+            th.BooleanType,
+            default=True,
+            title="Levels as rollups",
+            description="isRollup on each requested level.",
+        ),
+        th.Property(
+            "export_data_levels_include_descendants",
+            th.BooleanType,
+            default=False,
+            title="Levels include descendants",
+            description="includeDescendants on each requested level.",
+        ),
         _strings("export_data_dimensions", "exportData dimensions", "Dimension names added as columns."),
-        th.Property("export_data_start_period", th.StringType, title="exportData start period",
-                    description="First period code (e.g. 01/2024); empty = the version's range."),
-        th.Property("export_data_end_period", th.StringType, title="exportData end period",
-                    description="Last period code (e.g. 12/2024)."),
-        th.Property("export_data_stratum", th.StringType, title="exportData time stratum",
-                    description="Time stratum code of the periods (month, qtr, year)."),
-        th.Property("export_data_currency", th.StringType, default="corporate", title="exportData currency",
-                    description="corporate, local, or a currency code to convert to."),
-        th.Property("export_data_include_rollup_accounts", th.BooleanType, default=True,
-                    title="Include rollup accounts"),
-        th.Property("export_data_include_rollup_levels", th.BooleanType, default=True, title="Include rollup levels"),
+        th.Property(
+            "export_data_start_period",
+            th.StringType,
+            title="exportData start period",
+            description="First period code (e.g. 01/2024); empty = the version's range.",
+        ),
+        th.Property(
+            "export_data_end_period",
+            th.StringType,
+            title="exportData end period",
+            description="Last period code (e.g. 12/2024).",
+        ),
+        th.Property(
+            "export_data_stratum",
+            th.StringType,
+            title="exportData time stratum",
+            description="Time stratum code of the periods (month, qtr, year).",
+        ),
+        th.Property(
+            "export_data_currency",
+            th.StringType,
+            default="corporate",
+            title="exportData currency",
+            description="corporate, local, or a currency code to convert to.",
+        ),
+        th.Property(
+            "export_data_include_rollup_accounts",
+            th.BooleanType,
+            default=True,
+            title="Include rollup accounts",
+        ),
+        th.Property(
+            "export_data_include_rollup_levels", th.BooleanType, default=True, title="Include rollup levels"
+        ),
         th.Property("export_data_include_zero_rows", th.BooleanType, default=True, title="Include zero rows"),
-        _strings("export_data_force_versions", "Re-export versions",
-                 "Version names exported again even if their bookmark says they are done."),
-        th.Property("max_retries", th.IntegerType, default=5, title="Max retries",
-                    description="Retries of a throttled, failed or malformed response before giving up."),
-        th.Property("retry_base_seconds", th.NumberType, default=2.0, title="Retry base wait",
-                    description="First backoff wait (doubles per retry) when no Retry-After is given."),
-        th.Property("max_retry_wait_seconds", th.NumberType, default=60.0, title="Max retry wait",
-                    description="Upper bound of a single backoff wait, Retry-After included."),
+        _strings(
+            "export_data_force_versions",
+            "Re-export versions",
+            "Version names exported again even if their bookmark says they are done.",
+        ),
+        th.Property(
+            "max_retries",
+            th.IntegerType,
+            default=5,
+            title="Max retries",
+            description="Retries of a throttled, failed or malformed response before giving up.",
+        ),
+        th.Property(
+            "retry_base_seconds",
+            th.NumberType,
+            default=2.0,
+            title="Retry base wait",
+            description="First backoff wait (doubles per retry) when no Retry-After is given.",
+        ),
+        th.Property(
+            "max_retry_wait_seconds",
+            th.NumberType,
+            default=60.0,
+            title="Max retry wait",
+            description="Upper bound of a single backoff wait, Retry-After included.",
+        ),
         th.Property("request_timeout", th.IntegerType, default=300, title="Request timeout (s)"),
-    ).to_dict()  # fmt: skip
+    ).to_dict()
 
     @override
     def discover_streams(self) -> list[Stream]:
@@ -110,7 +206,7 @@ class TapAdaptive(Tap):
 
     @override
     @classmethod
-    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:  # type: ignore[override]
+    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
         """One clear line for API and config errors (traceback at DEBUG only), exit code 1."""
         try:
             super().invoke(*args, **kwargs)

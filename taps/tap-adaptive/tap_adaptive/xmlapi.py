@@ -57,7 +57,7 @@ def _reject_doctype(body: bytes) -> None:
 
 
 def call_body(method: str, config: Mapping[str, Any], children: str = "", *, stream: bool = False) -> bytes:
-    """A ``<call>`` document. Attribute values are XML-escaped (passwords may hold ``&<"``)."""
+    """Build a ``<call>`` document. Attribute values are XML-escaped (passwords may hold ``&<"``)."""
     creds = {"login": config.get("username") or "", "password": config.get("password") or ""}
     if config.get("locale"):
         creds["locale"] = config["locale"]
@@ -94,7 +94,8 @@ def parse_document(body: bytes) -> etree._Element:
 def envelope_of(root: etree._Element) -> Envelope:
     """Success flag and messages of a parsed document (root ``success`` or streamed ``<status>``)."""
     messages = [
-        Message(m.get("key") or "", m.get("type") or "", (m.text or "").strip()) for m in root.iterfind("messages/message")
+        Message(m.get("key") or "", m.get("type") or "", (m.text or "").strip())
+        for m in root.iterfind("messages/message")
     ]
     flag = root.get("success")
     status = root.find("status")
@@ -201,7 +202,7 @@ def scan_envelope(body: bytes) -> Envelope:
 
 
 def output_lines(body: bytes) -> Iterator[str]:
-    """The ``<output>`` CSV of a response, line by line (line ends kept for quoted multi-line fields)."""
+    """Yield the ``<output>`` CSV of a response line by line (line ends kept for quoted multi-line fields)."""
     _reject_doctype(body)
     carry = ""
     for piece in _feed(body, _Collector(keep_output=True)):
