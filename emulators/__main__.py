@@ -1,5 +1,8 @@
 """Command line: ``python -m emulators serve zengrc --port 8711 --seed 1 --volume 200``.
 
+``python -m emulators xactly --port 8715 --volume 200 --workdir output/xactly`` serves the Xactly emulator
+(an H2 database over JDBC, not HTTP) and prints ``{"name": "xactly", "url": <jdbc url>}``.
+
 On start it prints one JSON line ``{"name": ..., "url": ...}`` (useful with ``--port 0``) and serves
 until interrupted.
 """
@@ -42,20 +45,48 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--volume", type=int, default=100, help="records per collection")
     serve.add_argument("--faults", type=Path, help="JSON file with a fault plan")
     serve.add_argument("--option", type=_option, action="append", default=[], help="source option key=value")
+    xactly = sub.add_parser("xactly", help="serve the Xactly emulator (H2 over TCP, reached by JDBC)")
+    xactly.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    xactly.add_argument("--seed", type=int, default=1)
+    xactly.add_argument("--volume", type=int, default=100, help="rows per keyed table")
+    xactly.add_argument("--table", action="append", help="only these tables (repeatable)")
+    xactly.add_argument("--workdir", type=Path, help="database folder (default: a temporary one)")
     return parser
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+def serve_xactly(args: argparse.Namespace) -> int:
+    """Build and serve the Xactly emulator until interrupted."""
+    from emulators.xactly import XactlyEmulator  # noqa: PLC0415 - keeps HTTP emulators free of it
+
+    emu = XactlyEmulator(
+        seed=args.seed, volume=args.volume, tables=args.table, workdir=args.workdir, port=args.port
+    )
+    emu.start()
+    print(json.dumps({"name": "xactly", "url": emu.jdbc_url}), flush=True)
+    try:
+        _wait_for_signal()
+    finally:
+        emu.stop()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     args = build_parser().parse_args(argv)
+    if args.command == "xactly":
+        return serve_xactly(args)
     faults = json.loads(args.faults.read_text()) if args.faults else None
     emulator = create(args.name, seed=args.seed, volume=args.volume, faults=faults, **dict(args.option))
     server = EmulatorServer(emulator, host=args.host, port=args.port).start()
     print(json.dumps({"name": args.name, "url": server.url}), flush=True)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    _wait_for_signal()
     server.stop()
     return 0
 

@@ -34,3 +34,22 @@ def emulator() -> Iterator[StartEmulator]:
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def xactly_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Any]]:
+    """Factory: ``xactly_db(seed=1, volume=60, tables=[...])`` → a started ``XactlyEmulator`` (H2 over TCP
+    on a free port), stopped after the test. ``emu.tap_config(...)`` gives the tap's settings.
+    """
+    from emulators.xactly import XactlyEmulator  # noqa: PLC0415 - only tests that use it pay for it
+
+    started: list[XactlyEmulator] = []
+
+    def start(**options: Any) -> XactlyEmulator:
+        emu = XactlyEmulator(workdir=tmp_path_factory.mktemp("xactly"), **options).start()
+        started.append(emu)
+        return emu
+
+    yield start
+    for emu in started:
+        emu.stop()

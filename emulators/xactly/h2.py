@@ -129,6 +129,7 @@ class H2Server:
         self.host = host
         self.port = 0
         self._proc: subprocess.Popen[str] | None = None
+        self._reader = threading.Thread()
 
     def start(self, timeout: float = 60) -> H2Server:
         """Start and wait for the "TCP server running at ...:port" line (port 0 picks a free port)."""
@@ -148,7 +149,8 @@ class H2Server:
                     self.port = int(match.group(1))
                     found.set()
 
-        threading.Thread(target=read, daemon=True, name="h2-server-output").start()
+        self._reader = threading.Thread(target=read, daemon=True, name="h2-server-output")
+        self._reader.start()
         if not found.wait(timeout):
             self.stop()
             msg = f"H2 server did not start within {timeout:.0f}s: {''.join(lines)[-500:]}"
@@ -169,4 +171,7 @@ class H2Server:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+        if self._proc and self._proc.stdout:
+            self._reader.join(timeout=5)
+            self._proc.stdout.close()
         self._proc = None

@@ -119,7 +119,7 @@ def from_catalogue(include: Sequence[str], exclude: Sequence[str]) -> list[Table
 
 def discover(client: jdbc.JdbcClient, schema: str, include: Sequence[str], exclude: Sequence[str]) -> list[TableInfo]:
     """Metadata when the driver answers it, else the catalogue (connection errors are not hidden)."""
-    connection = client.connect()
+    connection = client.connect("discovery")
     try:
         infos = from_metadata(connection, schema, include, exclude)
     except jpype.JException as exc:

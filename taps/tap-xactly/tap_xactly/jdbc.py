@@ -223,13 +223,13 @@ class JdbcClient:
         self.settings = settings
         self._connection: dbapi2.Connection | None = None
 
-    def connect(self) -> Any:
-        """The open ``java.sql.Connection``, connecting first if needed."""
+    def connect(self, doing: str) -> Any:
+        """The open ``java.sql.Connection``, connecting first if needed (``doing`` names why, for errors)."""
         if self._connection is None:
-            self._connection = self._open()
+            self._connection = self._open(doing)
         return self._connection.connection
 
-    def _open(self) -> dbapi2.Connection:
+    def _open(self, doing: str) -> dbapi2.Connection:
         settings = self.settings
         start_jvm(settings.jars)
         properties = {k: v for k, v in settings.properties.items() if v}
@@ -244,7 +244,7 @@ class JdbcClient:
                 jars = ", ".join(str(j) for j in settings.jars)
                 msg = f"setting driver_class: class {settings.driver_class} not found in driver_jar {jars}"
                 raise ConfigError(msg) from None
-            raise self.classify(exc, f"connecting to {settings.jdbc_url}") from None
+            raise self.classify(exc, f"{doing}: connecting to {settings.jdbc_url}") from None
         connection.connection.setReadOnly(True)
         return connection
 
@@ -277,7 +277,7 @@ class JdbcClient:
         the Xactly driver's default fetch is 100 rows per HTTP call (shared/sources/xactly.md §1.5).
         """
         try:
-            connection = self.connect()
+            connection = self.connect(doing)
             statement = connection.prepareStatement(sql)
             try:
                 statement.setQueryTimeout(self.settings.query_timeout)
