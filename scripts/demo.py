@@ -23,10 +23,12 @@ WAREHOUSE = ROOT / "output" / "warehouse.duckdb"
 #: (emulator name, port, extra CLI arguments) for `python -m emulators serve`.
 HTTP_EMULATORS: list[tuple[str, int, list[str]]] = [
     ("zengrc", 8711, ["--seed", "1", "--volume", "250"]),
+    ("adaptive", 8714, ["--seed", "1", "--volume", "200"]),
 ]
 #: Meltano jobs of the dev environment, run in this order.
 JOBS: list[str] = [
     "zengrc-to-warehouse",
+    "adaptive-to-warehouse",
 ]
 
 
@@ -67,7 +69,7 @@ def print_row_counts() -> None:
         ).fetchall()
         print(f"\n{'schema':<36} {'table':<40} {'rows':>10}")
         for schema, table in tables:
-            (count,) = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()  # type: ignore[misc]
+            (count,) = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()  # type: ignore[misc]  # noqa: S608 - names from the catalog
             print(f"{schema:<36} {table:<40} {count:>10}")
 
 

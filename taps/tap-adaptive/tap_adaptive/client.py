@@ -259,6 +259,33 @@ class AdaptiveStream(RESTStream[t.Any]):
     def response_error_message(self, response: requests.Response) -> str:
         return f"{self.method} at {response.url}: HTTP {response.status_code} {response.reason}"
 
+    # -- deletions -----------------------------------------------------------------------------
+
+    #: Whether a complete sync announces its table version so loaders retire rows Adaptive no longer has.
+    activate_versions: t.ClassVar[bool] = True
+
+    @property
+    @override
+    def emit_activate_version_messages(self) -> bool:
+        # Never before the records (the SDK default): target-snowflake soft-deletes older rows when the
+        # message arrives, so a run dying half way would leave live rows marked deleted.
+        return False
+
+    @override  # type: ignore[misc]
+    def sync(self, context: Context | None = None) -> None:
+        """Sync, then activate the new table version once every record of it was sent."""
+        announce = (
+            self.activate_versions
+            and self.selected
+            and self.replication_method == "FULL_TABLE"
+            and bool(self.config.get("emit_activate_version_messages", True))
+        )
+        if announce:
+            self._stream_version = self._initialized_at // 1000
+        super().sync(context)
+        if announce and self._stream_version is not None:
+            self._write_activate_version_message(self._stream_version)
+
     # -- records -------------------------------------------------------------------------------
 
     @override
@@ -268,9 +295,7 @@ class AdaptiveStream(RESTStream[t.Any]):
         except UnsupportedMethodError as exc:
             if not self._warned_unsupported:
                 self._warned_unsupported = True  # child streams fan out: one warning per run, not per parent
-                self.logger.warning(
-                    "%s: not available on this instance, table left empty (%s)", self.name, exc
-                )
+                self.logger.warning("%s: not available on this instance, table left empty (%s)", self.name, exc)
 
     def parsed_root(self, response: requests.Response) -> etree._Element:
         """Return the tree validate_response already parsed for this response (parsed again if not cached)."""
@@ -290,9 +315,7 @@ class AdaptiveStream(RESTStream[t.Any]):
 
     def flatten(self, output: etree._Element) -> Iterator[dict[str, t.Any]]:
         """One record per node; containers under ``<output>`` are descended into without a record."""
-        converters = [
-            (attr, snake(attr), CONVERTERS[kind][0], kind == "str") for attr, kind in self.fields.items()
-        ]
+        converters = [(attr, snake(attr), CONVERTERS[kind][0], kind == "str") for attr, kind in self.fields.items()]
         tags = self.node_tags
 
         def build(
@@ -349,9 +372,7 @@ class AdaptiveStream(RESTStream[t.Any]):
     @classmethod
     def build_schema(cls) -> dict[str, t.Any]:
         """JSON schema from the field table, so the table is the single source of columns and types."""
-        props: dict[str, t.Any] = {
-            snake(attr): dict(CONVERTERS[kind][1]) for attr, kind in cls.fields.items()
-        }
+        props: dict[str, t.Any] = {snake(attr): dict(CONVERTERS[kind][1]) for attr, kind in cls.fields.items()}
         if len(set(cls.node_tags.values()) - {None}) > 0:
             props["node_type"] = {"type": ["string"]}
         if cls.hierarchy:

@@ -46,9 +46,7 @@ class ExportVersionsStream(AdaptiveStream):
 
     @override
     def parse_response(self, response: requests.Response) -> t.Iterable[dict[str, t.Any]]:
-        records = list(
-            super().parse_response(response)
-        )  # a version tree is small; the folder needs all of it
+        records = list(super().parse_response(response))  # a version tree is small; the folder needs all of it
         self._targets = frozenset(self._folder_leaves(records)) if self._export_data_wanted() else frozenset()
         yield from records
 
@@ -87,9 +85,7 @@ class ExportVersionsStream(AdaptiveStream):
         }
 
     @override
-    def generate_child_contexts(
-        self, record: dict[str, t.Any], context: Context | None
-    ) -> t.Iterable[Context | None]:
+    def generate_child_contexts(self, record: dict[str, t.Any], context: Context | None) -> t.Iterable[Context | None]:
         if record["id"] in self._targets:
             yield {"version_id": record["id"], "version_name": record["name"]}
 
@@ -126,6 +122,8 @@ class ExportDataStream(AdaptiveStream):
         },
     }
 
+    #: A run exports only versions not exported before: earlier versions' rows must stay live.
+    activate_versions = False
     _envelope: Envelope | None = None
     _rows_read = 0
 
@@ -150,8 +148,7 @@ class ExportDataStream(AdaptiveStream):
             filters += element(
                 "levels",
                 children="".join(
-                    element("level", {"name": n, "isRollup": rollup, "includeDescendants": descend})
-                    for n in levels
+                    element("level", {"name": n, "isRollup": rollup, "includeDescendants": descend}) for n in levels
                 ),
             )
         span = {
@@ -191,11 +188,7 @@ class ExportDataStream(AdaptiveStream):
                 },
             )
             + element("filters", children=filters)
-            + (
-                element("dimensions", children="".join(element("dimension", {"name": d}) for d in dims))
-                if dims
-                else ""
-            )
+            + (element("dimensions", children="".join(element("dimension", {"name": d}) for d in dims)) if dims else "")
             + element("rules", rules, children=element("currency", currency_attrs))
         )
 
@@ -220,9 +213,7 @@ class ExportDataStream(AdaptiveStream):
         state = self.get_context_state(context)
         forced = version in {str(v) for v in self.config.get("export_data_force_versions") or []}
         if state.get("exported_at") and not forced:
-            self.logger.info(
-                "export_data: version %r already exported at %s, skipped", version, state["exported_at"]
-            )
+            self.logger.info("export_data: version %r already exported at %s, skipped", version, state["exported_at"])
             return
         self._rows_read = 0
         self._envelope = None
@@ -276,9 +267,7 @@ class ExportDataStream(AdaptiveStream):
                 "version_name": version_name,
                 "account_code": account_code,
                 "account_name": row[layout.account_name] if layout.account_name is not None else None,
-                "level_code": row[layout.level_code]
-                if layout.level_code is not None
-                else row[layout.level_name or 0],
+                "level_code": row[layout.level_code] if layout.level_code is not None else row[layout.level_name or 0],
                 "level_name": row[layout.level_name] if layout.level_name is not None else None,
                 "dimensions": dims,
                 "dimension_key": "|".join(f"{k}={(v['code'] or v['name'])}" for k, v in dims.items()),

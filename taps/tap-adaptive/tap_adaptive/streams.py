@@ -250,9 +250,7 @@ class ExportSecurityAuditStream(AdaptiveStream):
     name = "export_security_audit"
     method = "exportSecurityAudit"
     node_tags: t.ClassVar[dict[str, str | None]] = {"event": None}
-    fields: t.ClassVar[dict[str, str]] = _f(
-        "dateTime:datetime eventType actor ipAddress interface outcome details"
-    )
+    fields: t.ClassVar[dict[str, str]] = _f("dateTime:datetime eventType actor ipAddress interface outcome details")
     primary_keys = ("event_id",)
     extra_properties: t.ClassVar[dict[str, t.Any]] = {"event_id": {"type": ["string"]}}
     replication_key = "date_time"
@@ -268,9 +266,7 @@ class ExportSecurityAuditStream(AdaptiveStream):
 
     @override
     def post_process(self, row: dict[str, t.Any], context: Context | None = None) -> dict[str, t.Any] | None:
-        digest = hashlib.sha1(
-            "\x1f".join(f"{k}={row[k]}" for k in sorted(row)).encode(), usedforsecurity=False
-        )
+        digest = hashlib.sha1("\x1f".join(f"{k}={row[k]}" for k in sorted(row)).encode(), usedforsecurity=False)
         row["event_id"] = digest.hexdigest()
         return row
 
@@ -297,9 +293,7 @@ class ExportSheetsStream(AdaptiveStream):
     primary_keys = ("id",)
 
     @override
-    def generate_child_contexts(
-        self, record: dict[str, t.Any], context: Context | None
-    ) -> t.Iterable[Context | None]:
+    def generate_child_contexts(self, record: dict[str, t.Any], context: Context | None) -> t.Iterable[Context | None]:
         # exportSheetDefinition/exportModeledSheet/exportConfigurableModelData take modeled sheets only.
         if str(record.get("type", "")).lower() == "modeled":
             yield {"sheet_id": record["id"], "sheet_name": record["name"]}
@@ -313,8 +307,7 @@ class ExportSheetDefinitionStream(_SheetChild):
     parent_stream_type = ExportSheetsStream
     node_tags: t.ClassVar[dict[str, str | None]] = {"modeled-sheet": None}
     fields: t.ClassVar[dict[str, str]] = _f(
-        "id:int prefix name description available-in-actuals:bool allow-splits:bool split-column-title "
-        "strataId:int"
+        "id:int prefix name description available-in-actuals:bool allow-splits:bool split-column-title strataId:int"
     )
     child_fields: t.ClassVar[dict[str, str]] = {"columns": "elements"}
     primary_keys = ("id",)

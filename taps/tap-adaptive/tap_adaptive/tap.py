@@ -156,14 +156,20 @@ class TapAdaptive(Tap):
             default=True,
             title="Include rollup accounts",
         ),
-        th.Property(
-            "export_data_include_rollup_levels", th.BooleanType, default=True, title="Include rollup levels"
-        ),
+        th.Property("export_data_include_rollup_levels", th.BooleanType, default=True, title="Include rollup levels"),
         th.Property("export_data_include_zero_rows", th.BooleanType, default=True, title="Include zero rows"),
         _strings(
             "export_data_force_versions",
             "Re-export versions",
             "Version names exported again even if their bookmark says they are done.",
+        ),
+        th.Property(
+            "emit_activate_version_messages",
+            th.BooleanType,
+            default=True,
+            title="Emit ACTIVATE_VERSION",
+            description="After each complete full-table stream, tell the loader which table version is "
+            "current so elements deleted in Adaptive are marked deleted (never for export_data).",
         ),
         th.Property(
             "max_retries",

@@ -62,9 +62,7 @@ class Run:
         return Counter({k: len(v) for k, v in self.records.items()})
 
 
-def run_tap(
-    config: dict[str, Any], state: dict[str, Any] | None = None, select: set[str] | None = None
-) -> Run:
+def run_tap(config: dict[str, Any], state: dict[str, Any] | None = None, select: set[str] | None = None) -> Run:
     """Run the tap in this process (fast) and collect what it wrote to stdout."""
     tap = TapAdaptive(config=config, state=state)
     if select is not None:

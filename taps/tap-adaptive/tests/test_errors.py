@@ -17,9 +17,7 @@ def _error_lines(stderr: str) -> list[str]:
 
 
 def test_wrong_password_fails_with_authentication_failed_naming_username(adaptive, tmp_path):
-    result = run_cli(
-        tap_config(adaptive, password=WRONG_PASSWORD), tmp_path, env={"TAP_ADAPTIVE_LOGLEVEL": "DEBUG"}
-    )
+    result = run_cli(tap_config(adaptive, password=WRONG_PASSWORD), tmp_path, env={"TAP_ADAPTIVE_LOGLEVEL": "DEBUG"})
     assert result.returncode == 1
     (line,) = _error_lines(result.stderr)
     assert "authentication failed" in line

@@ -94,9 +94,7 @@ def test_row_count_mismatch_leaves_the_version_unmarked(adaptive, caplog):
     caplog.set_level(logging.WARNING)
     adaptive.emulator.row_count_skew["FY24 Plan"] = 1
     run = run_tap(tap_config(adaptive), select=SELECT)
-    marked = {
-        p["version_name"] for p in run.state["bookmarks"]["export_data"]["partitions"] if p.get("exported_at")
-    }
+    marked = {p["version_name"] for p in run.state["bookmarks"]["export_data"]["partitions"] if p.get("exported_at")}
     assert "FY24 Plan" not in marked
     assert marked == set(adaptive.emulator.leaf_versions(FOLDER)) - {"FY24 Plan"}
     assert any("FY24 Plan" in r.getMessage() and "rowCountSent" in r.getMessage() for r in caplog.records)
@@ -112,9 +110,7 @@ def test_empty_allow_list_turns_export_data_off_with_a_warning(adaptive, caplog)
     assert "export_data" not in run.records
     assert run.records["export_versions"]
     assert run.records["export_groups"]
-    assert any(
-        "export_data_account_codes" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING
-    )
+    assert any("export_data_account_codes" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
 
 
 def test_unknown_version_folder_fails_naming_it_and_listing_existing_folders(adaptive, tmp_path):

@@ -105,9 +105,7 @@ def test_attribute_lists_are_json_arrays(adaptive):
 
 
 def test_mixed_boolean_encodings_become_booleans(adaptive):
-    run = run_tap(
-        tap_config(adaptive), select={"export_versions", "export_levels", "export_accounts", "export_users"}
-    )
+    run = run_tap(tap_config(adaptive), select={"export_versions", "export_levels", "export_accounts", "export_users"})
     truth = _by_id(adaptive.emulator.truth()["exportVersions"])
     for record in run.records["export_versions"]:
         source = truth[record["id"]]
@@ -145,12 +143,8 @@ def test_flat_exports_match_the_instance(adaptive):
     run = run_tap(tap_config(adaptive), select=set(streams) | {"export_instances", "export_locales"})
     truth = adaptive.emulator.truth()
     for stream, method in streams.items():
-        assert sorted(r["id"] for r in run.records[stream]) == sorted(int(r["id"]) for r in truth[method]), (
-            stream
-        )
-    assert {r["code"] for r in run.records["export_instances"]} == {
-        r["code"] for r in truth["exportInstances"]
-    }
+        assert sorted(r["id"] for r in run.records[stream]) == sorted(int(r["id"]) for r in truth[method]), stream
+    assert {r["code"] for r in run.records["export_instances"]} == {r["code"] for r in truth["exportInstances"]}
     assert {r["code"] for r in run.records["export_locales"]} == {r["code"] for r in truth["exportLocales"]}
 
 
@@ -161,9 +155,7 @@ def test_unsupported_method_emits_schema_warns_once_and_the_run_goes_on(adaptive
     assert "export_dimension_mapping" not in run.records
     assert run.records["export_groups"]
     warnings = [
-        r
-        for r in caplog.records
-        if "export_dimension_mapping" in r.getMessage() and "not available" in r.getMessage()
+        r for r in caplog.records if "export_dimension_mapping" in r.getMessage() and "not available" in r.getMessage()
     ]
     assert len(warnings) == 1
 
@@ -188,11 +180,7 @@ def test_sheet_methods_fan_out_per_modeled_sheet(adaptive):
         if sheet.attrs["type"] != "modeled":
             continue
         expected = instance.model_rows(sheet, default)
-        got = [
-            r
-            for r in run.records["export_configurable_model_data"]
-            if r["sheet_id"] == int(sheet.attrs["id"])
-        ]
+        got = [r for r in run.records["export_configurable_model_data"] if r["sheet_id"] == int(sheet.attrs["id"])]
         assert [list(r["values"].values()) for r in got] == expected  # every page, in order
 
 
