@@ -24,6 +24,7 @@ else:
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from singer_sdk.helpers._batch import BaseBatchFileEncoding
     from singer_sdk.helpers.conform import DatetimeErrorTreatmentEnum
 
     from target_warehouse.target import TargetWarehouse
@@ -70,6 +71,7 @@ class WarehouseSink(BatchSink):
         key_properties: Sequence[str] | None,
     ) -> None:
         super().__init__(target, stream_name, schema, key_properties)
+        self._target = target
         self.warehouse = target.warehouse
         self.table = TableRef(target.schema_name, table_name(stream_name))
         self.column_types = {name: column_type(prop) for name, prop in self.schema["properties"].items()}
@@ -125,8 +127,16 @@ class WarehouseSink(BatchSink):
 
     @override
     def process_batch(self, context: dict[str, Any]) -> None:
+        # BATCH messages (a tap's jsonl/parquet files) arrive here as decoded "records", not lines.
+        for batch_record in context.pop("records", None) or ():
+            self.process_record(batch_record, context)
         lines = context.get("lines")
         if not lines:
+            return
+        if not self.column_types:
+            self.logger.warning(
+                "Dropped %d records of %s: its schema has no properties", len(lines), self.table
+            )
             return
         rows = list(lines.values()) if isinstance(lines, dict) else lines
         path = self.warehouse.staging_file()
@@ -144,6 +154,12 @@ class WarehouseSink(BatchSink):
         finally:
             path.unlink(missing_ok=True)
         self.logger.info("Loaded %d rows into %s", len(rows), self.table)
+
+    @override
+    def process_batch_files(self, encoding: BaseBatchFileEncoding, files: Sequence[str]) -> None:
+        """Load the records buffered before a BATCH message first, so the later records win."""
+        self._target.drain_one(self)
+        super().process_batch_files(encoding, files)
 
     @override
     def activate_version(self, new_version: int) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+
 from warehouse_support import SCHEMA_NAME, Warehouse, record, schema, state
 
 ITEMS = {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}}
@@ -118,3 +121,19 @@ def test_overwrite_load_method_replaces_the_table_contents(warehouse):
     )
     rows = warehouse.query(f'SELECT id FROM "{SCHEMA_NAME}".items ORDER BY id')
     assert [r[0] for r in rows] == [10, 11, 12]
+
+
+def test_batch_message_files_are_loaded(warehouse, tmp_path):
+    batch_file = tmp_path / "items-1.jsonl.gz"
+    with gzip.open(batch_file, "wt") as out:
+        out.writelines(json.dumps({"id": i, "name": f"b{i}"}) + "\n" for i in range(25))
+    batch = {
+        "type": "BATCH",
+        "stream": "items",
+        "encoding": {"format": "jsonl", "compression": "gzip"},
+        "manifest": [batch_file.as_uri()],
+    }
+    earlier = [record("items", {"id": 100}), record("items", {"id": 3, "name": "older"})]
+    warehouse.load([schema("items", ITEMS, ["id"]), *earlier, batch])
+    rows = warehouse.query(f'SELECT id, name FROM "{SCHEMA_NAME}".items ORDER BY id')
+    assert rows == [*((i, f"b{i}") for i in range(25)), (100, None)]
