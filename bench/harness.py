@@ -6,6 +6,7 @@ result is a ratio, never an absolute threshold.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import subprocess
@@ -42,10 +43,8 @@ class Measurement:
 def _tree_rss(proc: psutil.Process) -> int:
     total = 0
     for p in [proc, *proc.children(recursive=True)]:
-        try:
+        with contextlib.suppress(psutil.Error):  # a child may exit between listing and reading
             total += p.memory_info().rss
-        except psutil.Error:
-            pass
     return total
 
 
@@ -92,7 +91,11 @@ def write_result(name: str, payload: Mapping[str, Any]) -> Path:
     document = {
         "benchmark": name,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": psutil.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "cpus": psutil.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         **payload,
     }
     path.write_text(json.dumps(document, indent=2) + "\n")

@@ -65,9 +65,7 @@ def serve_xactly(args: argparse.Namespace) -> int:
     """Build and serve the Xactly emulator until interrupted."""
     from emulators.xactly import XactlyEmulator  # noqa: PLC0415 - keeps HTTP emulators free of it
 
-    emu = XactlyEmulator(
-        seed=args.seed, volume=args.volume, tables=args.table, workdir=args.workdir, port=args.port
-    )
+    emu = XactlyEmulator(seed=args.seed, volume=args.volume, tables=args.table, workdir=args.workdir, port=args.port)
     emu.start()
     print(json.dumps({"name": "xactly", "url": emu.jdbc_url}), flush=True)
     try:

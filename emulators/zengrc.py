@@ -26,7 +26,12 @@ DEFAULT_PAGE_SIZE = 50
 DEFAULT_KEY_ID = "emulator-key-id"
 DEFAULT_KEY_SECRET = "emulator-key-secret"  # noqa: S105 - a fixed local test credential
 MAX_PAGE_SIZE = 500
-OFFSETS = [timezone.utc, timezone(timedelta(hours=-5)), timezone(timedelta(hours=2)), timezone(timedelta(hours=5, minutes=30))]
+OFFSETS = [
+    UTC,
+    timezone(timedelta(hours=-5)),
+    timezone(timedelta(hours=2)),
+    timezone(timedelta(hours=5, minutes=30)),
+]
 
 #: collection path → object ``type`` (§2.3).
 TYPES: dict[str, str] = {
@@ -69,13 +74,52 @@ CUSTOM_ATTRIBUTES: dict[str, tuple[tuple[int, str, str], ...]] = {
     "risks": ((201, "Inherent Score", "float"),),
     "vendors": ((230, "Data Classification", "str"), (231, "Contract Value", "float")),
 }
-WORDS = (
-    "access review quarterly evidence vendor encryption backup policy change management incident "
-    "logging monitoring privileged accounts onboarding offboarding firewall patching SOX ITGC "
-    "retention disaster recovery segregation duties approval baseline configuration"
-).split()
+WORDS = [
+    "access",
+    "review",
+    "quarterly",
+    "evidence",
+    "vendor",
+    "encryption",
+    "backup",
+    "policy",
+    "change",
+    "management",
+    "incident",
+    "logging",
+    "monitoring",
+    "privileged",
+    "accounts",
+    "onboarding",
+    "offboarding",
+    "firewall",
+    "patching",
+    "SOX",
+    "ITGC",
+    "retention",
+    "disaster",
+    "recovery",
+    "segregation",
+    "duties",
+    "approval",
+    "baseline",
+    "configuration",
+]
 FIRST = ("Ana", "Sam", "Priya", "Jonas", "Mei", "Omar", "Lucia", "Kwame", "Elena", "Tomás", "Yuki", "Zoë")
-LAST = ("Lopez", "Chen", "Iyer", "Berg", "Wong", "Haddad", "Rossi", "Mensah", "Petrova", "García", "Sato", "Müller")
+LAST = (
+    "Lopez",
+    "Chen",
+    "Iyer",
+    "Berg",
+    "Wong",
+    "Haddad",
+    "Rossi",
+    "Mensah",
+    "Petrova",
+    "García",
+    "Sato",
+    "Müller",
+)
 
 
 def _stamp(moment: datetime, rng: random.Random) -> str:
@@ -87,7 +131,8 @@ class ZenGRCEmulator(HttpEmulator):
     """Serves every ZenGRC collection of the notes from seeded data.
 
     Options: ``username``/``password`` (the API key id/secret it accepts), ``only`` (comma-separated
-    collections to populate with ``volume`` records; others stay empty — benchmarks use it).
+    collections to populate with ``volume`` records; others stay empty — benchmarks use it),
+    ``extra_fields`` (fields added to every object, like a tenant's undocumented ones).
     """
 
     name: ClassVar[str] = "zengrc"
@@ -125,7 +170,11 @@ class ZenGRCEmulator(HttpEmulator):
     @staticmethod
     def _ref(kind: str, rng: random.Random) -> dict[str, Any]:
         ref_id = rng.randint(1, 5_000)
-        return {"id": ref_id, "title": f"{kind.rstrip('s').replace('_', ' ').title()} {ref_id}", "type": TYPES.get(kind, kind.rstrip("s").title().replace("_", ""))}
+        return {
+            "id": ref_id,
+            "title": f"{kind.rstrip('s').replace('_', ' ').title()} {ref_id}",
+            "type": TYPES.get(kind, kind.rstrip("s").title().replace("_", "")),
+        }
 
     def _maker(self, path: str) -> Any:
         def make(record_id: int, rng: random.Random) -> Record:
@@ -177,14 +226,21 @@ class ZenGRCEmulator(HttpEmulator):
         start = created.date() + timedelta(days=rng.randint(0, 30))
         extra = self._specific(path, rng, start)
         record.update(extra)
-        record["mapped"] = {key: [self._ref(key, rng) for _ in range(rng.randint(0, 2))] for key in MAPPED.get(path, ())}
+        record["mapped"] = {
+            key: [self._ref(key, rng) for _ in range(rng.randint(0, 2))] for key in MAPPED.get(path, ())
+        }
         attributes = CUSTOM_ATTRIBUTES.get(path, ())
         record["custom_attributes"] = {
-            str(attr_id): {"id": attr_id, "title": attr_title, "value": self._attribute_value(value_kind, rng, start)}
+            str(attr_id): {
+                "id": attr_id,
+                "title": attr_title,
+                "value": self._attribute_value(value_kind, rng, start),
+            }
             for attr_id, attr_title, value_kind in attributes
             if rng.random() < 0.8
         }
         record["links"] = {"self": {"href": f"/api/v2/{path}/{record_id}"}}
+        record.update(self.options.get("extra_fields") or {})
         return record
 
     @staticmethod
@@ -199,7 +255,7 @@ class ZenGRCEmulator(HttpEmulator):
             return (start + timedelta(days=rng.randint(1, 90))).isoformat()
         return rng.choice(("Entity", "Process", "alopez", "Monthly", "25"))
 
-    def _specific(self, path: str, rng: random.Random, start: Any) -> Record:  # noqa: PLR0911 - one shape per collection
+    def _specific(self, path: str, rng: random.Random, start: Any) -> Record:
         end = (start + timedelta(days=rng.randint(30, 120))).isoformat()
         begin = start.isoformat()
         if path == "assessments":
@@ -305,9 +361,7 @@ class ZenGRCEmulator(HttpEmulator):
             keys = collection.keys()[(page - 1) * size : page * size]
             rows = b",".join(collection.encoded(k) for k in keys)
             more = page * size < len(collection)
-        next_link = (
-            orjson.dumps({"href": f"/api/v2/{path}?page={page + 1}&page_size={size}"}) if more else b"null"
-        )
+        next_link = orjson.dumps({"href": f"/api/v2/{path}?page={page + 1}&page_size={size}"}) if more else b"null"
         body = b'{"data":[' + rows + b'],"links":{"next":' + next_link + b"}}"
         return web.Response(body=body, content_type="application/json")
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -29,7 +30,23 @@ HTTP_EMULATORS: list[tuple[str, int, list[str]]] = [
 JOBS: list[str] = [
     "zengrc-to-warehouse",
     "adaptive-to-warehouse",
+    "xactly-to-warehouse",
 ]
+
+
+def start_xactly() -> subprocess.Popen[bytes]:
+    """The Xactly emulator is an H2 database over JDBC, not HTTP: ready once it prints its JDBC URL."""
+    cmd = [str(BIN / "python"), "-m", "emulators", "xactly", "--port", "8715", "--seed", "1", "--volume", "200"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    if not proc.stdout.readline():
+        msg = f"emulator xactly did not start (exit {proc.wait()})"
+        raise SystemExit(msg)
+    return proc
+
+
+#: Emulators that are not HTTP servers: each callable starts one and returns once it is ready.
+OTHER_EMULATORS: list[Callable[[], subprocess.Popen[bytes]]] = [start_xactly]
 
 
 def start_http_emulators() -> list[subprocess.Popen[bytes]]:
@@ -76,7 +93,7 @@ def print_row_counts() -> None:
 def main() -> int:
     """Run the whole dev pipeline; exit non-zero if any job failed."""
     env = {**os.environ, "MELTANO_ENVIRONMENT": "dev"}
-    emulators = start_http_emulators()
+    emulators = start_http_emulators() + [start() for start in OTHER_EMULATORS]
     failed = []
     try:
         for job in JOBS:

@@ -35,9 +35,7 @@ INVALID_UTF8 = b"\xff\xfe\xfa"
 
 def json_response(payload: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
     """A JSON response encoded with orjson (the stdlib encoder would dominate benchmark profiles)."""
-    return web.Response(
-        body=orjson.dumps(payload), status=status, headers=headers, content_type="application/json"
-    )
+    return web.Response(body=orjson.dumps(payload), status=status, headers=headers, content_type="application/json")
 
 
 def basic_credentials(request: web.Request) -> tuple[str, str] | None:
@@ -163,7 +161,12 @@ class HttpEmulator(abc.ABC):
     def _admin_routes(self) -> list[web.RouteDef]:
         async def health(_: web.Request) -> web.Response:
             return json_response(
-                {"name": self.name, "seed": self.seed, "volume": self.volume, "now": self.clock.now.isoformat()}
+                {
+                    "name": self.name,
+                    "seed": self.seed,
+                    "volume": self.volume,
+                    "now": self.clock.now.isoformat(),
+                }
             )
 
         async def truth(request: web.Request) -> web.Response:
@@ -177,7 +180,7 @@ class HttpEmulator(abc.ABC):
             return json_response(self.faults.as_list())
 
         async def put_faults(request: web.Request) -> web.Response:
-            self.faults.replace(FaultPlan.from_config(await request.json())._rules)  # noqa: SLF001
+            self.faults.replace(FaultPlan.from_config(await request.json())._rules)
             return json_response(self.faults.as_list())
 
         async def get_requests(_: web.Request) -> web.Response:
@@ -226,9 +229,9 @@ class EmulatorServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         await site.start()
-        server = site._server  # noqa: SLF001 - aiohttp exposes the bound port nowhere else
+        server = site._server
         assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
 
     def stop(self) -> None:
         """Shut the server down and join its thread."""

@@ -22,8 +22,12 @@ else:
 if t.TYPE_CHECKING:
     from tap_zengrc.client import ZenGRCStream
 
+
 class TapZenGRC(Tap):
-    """Extracts every ZenGRC collection. Settings are drop-in for GitLab's tap (`base_url`, `username`, `password`)."""
+    """Extracts every ZenGRC collection.
+
+    Settings are drop-in for GitLab's tap-zengrc (`base_url`, `username`, `password`).
+    """
 
     name = "tap-zengrc"
     #: msgspec encodes records about twice as fast as the SDK's default simplejson writer.
@@ -43,7 +47,7 @@ class TapZenGRC(Tap):
             "tenant",
             th.StringType,
             title="Tenant",
-            description="Your ZenGRC tenant, the `acme` of https://acme.api.zengrc.com; used when `api_url` is unset.",
+            description="Your tenant, the `acme` of https://acme.api.zengrc.com; used when `api_url` is unset.",
         ),
         th.Property(
             "base_url",
@@ -70,13 +74,16 @@ class TapZenGRC(Tap):
             "start_date",
             th.DateTimeType,
             title="Start date",
-            description="Records last updated before this moment are not emitted (the API cannot filter, so all pages are still read).",
+            description=(
+                "Records last updated before this moment are not emitted "
+                "(the API cannot filter, so all pages are still read)."
+            ),
         ),
         th.Property(
             "page_size",
             th.IntegerType,
             title="Page size",
-            description="Records per page to ask for (`page_size` query parameter); unset leaves the server's default.",
+            description="Records per page to ask for (`page_size` parameter); unset leaves the server's default.",
         ),
         th.Property(
             "request_timeout",

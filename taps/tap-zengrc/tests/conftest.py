@@ -9,7 +9,7 @@ from tests.support import TapRun, run_tap
 
 
 @pytest.fixture
-def tap(tmp_path: Path):  # noqa: ANN201
+def tap(tmp_path: Path):
     """``tap(config, *cli_args)`` → :class:`TapRun`."""
 
     def run(config: dict[str, Any], *args: str, state: dict[str, Any] | None = None) -> TapRun:

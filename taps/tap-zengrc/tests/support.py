@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-TAP = str(Path(sys.executable).with_name("tap-zengrc"))
 from emulators.zengrc import DEFAULT_KEY_ID as KEY_ID
 from emulators.zengrc import DEFAULT_KEY_SECRET as KEY_SECRET
+
+TAP = str(Path(sys.executable).with_name("tap-zengrc"))
 
 
 def tap_config(url: str, **overrides: Any) -> dict[str, Any]:

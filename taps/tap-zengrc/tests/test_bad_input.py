@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from tap_zengrc.client import resolve_api_url
+
 from tests.support import KEY_SECRET, tap_config
 
 
@@ -120,12 +122,14 @@ def test_no_api_url_base_url_or_tenant_is_a_config_error_naming_them(emulator, t
     assert any("`api_url`" in line and "`tenant`" in line for line in run.error_lines())
 
 
-def test_tenant_builds_the_vendor_url(emulator, tap):
+def test_tenant_builds_the_vendor_url():
     config = tap_config("http://unused")
     del config["api_url"]
     config["tenant"] = "acme"
-    run = tap(config, "--about", "--format=json")
-    assert run.returncode == 0
-    from tap_zengrc.client import resolve_api_url
-
     assert resolve_api_url(config) == "https://acme.api.zengrc.com/api/v2"
+
+
+def test_an_api_url_that_is_not_http_is_rejected_naming_the_setting(tap):
+    run = tap(tap_config("ftp://example.com"))
+    assert run.returncode == 1
+    assert any("`api_url` must be an http(s) URL" in line for line in run.error_lines())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from emulators.zengrc import utc
@@ -92,10 +93,18 @@ def test_gitlab_style_base_url_config_works_unchanged(emulator, tap):
 def test_discovery_lists_every_collection_with_id_as_key(emulator, tap):
     server = emulator("zengrc", seed=1, volume=1)
     run = tap(tap_config(server.url), "--discover")
-    import json
-
     catalog = json.loads(run.stdout)
     streams = {s["tap_stream_id"]: s for s in catalog["streams"]}
     assert set(streams) == set(server.emulator.collections)
     for stream in streams.values():
         assert stream["key_properties"] == ["id"]
+
+
+def test_fields_the_schema_does_not_know_are_dropped_with_one_warning(emulator, tap):
+    server = emulator("zengrc", seed=10, volume=7, only="controls", extra_fields={"legacy_ref": "X-1"})
+    run = tap(tap_config(server.url, page_size=3))
+    assert run.returncode == 0, run.log
+    records = run.records("controls")
+    assert len(records) == 7
+    assert all("legacy_ref" not in r for r in records)
+    assert run.log.count("Fields not in the controls schema were dropped: legacy_ref") == 1

@@ -5,10 +5,10 @@ from __future__ import annotations
 import atexit
 
 from singer_sdk.testing import get_tap_test_class
+from tap_zengrc.tap import TapZenGRC
 
 from emulators.core import EmulatorServer
 from emulators.registry import create
-from tap_zengrc.tap import TapZenGRC
 from tests.support import tap_config
 
 _server = EmulatorServer(create("zengrc", seed=11, volume=12)).start()
