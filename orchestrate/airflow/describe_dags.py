@@ -1,6 +1,7 @@
 """Parse the DAG folder with Airflow's own DagBag and print what it holds as JSON (no metadata DB needed).
 
-Run with the Airflow venv: ``.venv-airflow/bin/python orchestrate/airflow/describe_dags.py [dag_folder]``.
+Run with the Airflow venv: ``.venv-airflow/bin/python orchestrate/airflow/describe_dags.py [out.json]``
+(stdout without an argument; Airflow's own log lines go to stdout too).
 tests/test_orchestration.py asserts on this output; operators can diff it before a deploy.
 """
 
@@ -42,5 +43,8 @@ def describe(dag_folder: Path) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent / "dags"
-    json.dump(describe(folder), sys.stdout, indent=2, default=str)
+    report = json.dumps(describe(Path(__file__).resolve().parent / "dags"), indent=2, default=str)
+    if len(sys.argv) > 1:
+        Path(sys.argv[1]).write_text(report)
+    else:
+        print(report)
