@@ -58,6 +58,13 @@ class XactlyStream(Stream):
         self.STATE_MSG_FREQUENCY = self.page_size
 
     @property
+    @override
+    def emit_activate_version_messages(self) -> bool:
+        """Full-table streams (the keyless summaries) replace their previous load: the loader marks rows of
+        older versions deleted instead of appending a second copy."""
+        return True
+
+    @property
     def source_name(self) -> str:
         """``schema.TABLE`` as written in SQL (unquoted: xSQL and H2 both fold case)."""
         return f"{jdbc.identifier(self.config.get('schema', 'xactly'))}.{jdbc.identifier(self.name)}"
