@@ -134,9 +134,7 @@ class WarehouseSink(BatchSink):
         if not lines:
             return
         if not self.column_types:
-            self.logger.warning(
-                "Dropped %d records of %s: its schema has no properties", len(lines), self.table
-            )
+            self.logger.warning("Dropped %d records of %s: its schema has no properties", len(lines), self.table)
             return
         rows = list(lines.values()) if isinstance(lines, dict) else lines
         path = self.warehouse.staging_file()

@@ -85,8 +85,7 @@ class TargetWarehouse(Target):
             th.StringType,
             default="main",
             title="Target schema",
-            description="Schema every stream lands in, case kept "
-            "(Meltano passes the extractor's load_schema).",
+            description="Schema every stream lands in, case kept (Meltano passes the extractor's load_schema).",
         ),
         th.Property(
             "add_record_metadata",

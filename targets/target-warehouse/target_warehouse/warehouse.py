@@ -57,7 +57,7 @@ class TableRef:
     schema: str
     name: str
 
-    def __str__(self) -> str:  # noqa: D105
+    def __str__(self) -> str:
         return f"{self.schema}.{self.name}"
 
 
@@ -119,12 +119,8 @@ class Warehouse:
                     self._con.execute(f"ALTER TABLE {self._sql(table)} ADD COLUMN {quote(name)} {sql_type}")
                     self.logger.info("Added column %s.%s %s", table, name, sql_type)
                 elif name not in keys and (target_type := widened(existing[name], sql_type)):
-                    self._con.execute(
-                        f"ALTER TABLE {self._sql(table)} ALTER COLUMN {quote(name)} TYPE {target_type}"
-                    )
-                    self.logger.info(
-                        "Widened column %s.%s %s -> %s", table, name, existing[name], target_type
-                    )
+                    self._con.execute(f"ALTER TABLE {self._sql(table)} ALTER COLUMN {quote(name)} TYPE {target_type}")
+                    self.logger.info("Widened column %s.%s %s -> %s", table, name, existing[name], target_type)
 
     # Loads
 
@@ -166,18 +162,12 @@ class Warehouse:
                 self._con.execute(f"CREATE TEMP TABLE batch_rows AS SELECT * FROM {source}")
                 match = " AND ".join(f"t.{quote(k)} = b.{quote(k)}" for k in keys)
                 self._con.execute(f"DELETE FROM {self._sql(table)} AS t USING batch_rows AS b WHERE {match}")
-                inserted = self._insert(
-                    f"INSERT INTO {self._sql(table)} ({column_list}) SELECT * FROM batch_rows"
-                )
+                inserted = self._insert(f"INSERT INTO {self._sql(table)} ({column_list}) SELECT * FROM batch_rows")
                 self._con.execute("DROP TABLE batch_rows")
             else:
-                inserted = self._insert(
-                    f"INSERT INTO {self._sql(table)} ({column_list}) SELECT * FROM {source}"
-                )
+                inserted = self._insert(f"INSERT INTO {self._sql(table)} ({column_list}) SELECT * FROM {source}")
             if inserted != expected_rows:
-                msg = (
-                    f"DuckDB read {inserted} rows from a batch of {expected_rows} records; batch rolled back"
-                )
+                msg = f"DuckDB read {inserted} rows from a batch of {expected_rows} records; batch rolled back"
                 raise WarehouseError(msg)
 
     def _insert(self, sql: str, params: Sequence[object] = ()) -> int:
@@ -213,18 +203,14 @@ class Warehouse:
             with self._wrap(f"retiring versions older than {version} in {table}"), self._transaction():
                 if hard_delete:
                     removed = self._insert(f"DELETE FROM {self._sql(table)} WHERE {older}", [version])
-                    self.logger.info(
-                        "Deleted %d rows of versions older than %d from %s", removed, version, table
-                    )
+                    self.logger.info("Deleted %d rows of versions older than %d from %s", removed, version, table)
                 else:
                     marked = self._insert(
                         f"UPDATE {self._sql(table)} SET {quote(DELETED_AT_COLUMN)} = ? "
                         f"WHERE {older} AND {quote(DELETED_AT_COLUMN)} IS NULL",
                         [deleted_at, version],
                     )
-                    self.logger.info(
-                        "Marked %d rows of versions older than %d deleted in %s", marked, version, table
-                    )
+                    self.logger.info("Marked %d rows of versions older than %d deleted in %s", marked, version, table)
         self._versions.clear()
         self.close()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from warehouse_support import SCHEMA_NAME, record, schema
+from warehouse_support import SCHEMA_NAME, Warehouse, record, schema
 
 PROPS = {"id": {"type": "integer"}, "ts": {"type": ["string", "null"], "format": "date-time"}}
 
@@ -11,7 +11,7 @@ def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if "ERROR" in line or "Traceback" in line]
 
 
-def test_record_for_an_unknown_stream(warehouse):
+def test_record_for_an_unknown_stream(warehouse: Warehouse) -> None:
     result = warehouse.run_cli([schema("items", PROPS, ["id"]), record("ghosts", {"id": 1})])
     assert result.returncode == 1
     (line,) = error_lines(result.stderr)
@@ -19,16 +19,14 @@ def test_record_for_an_unknown_stream(warehouse):
     assert "schema" in line
 
 
-def test_malformed_json_line_names_its_line_number(warehouse):
-    result = warehouse.run_cli(
-        [schema("items", PROPS, ["id"]), record("items", {"id": 1}), '{"type": "RECORD", "str']
-    )
+def test_malformed_json_line_names_its_line_number(warehouse: Warehouse) -> None:
+    result = warehouse.run_cli([schema("items", PROPS, ["id"]), record("items", {"id": 1}), '{"type": "RECORD", "str'])
     assert result.returncode == 1
     (line,) = error_lines(result.stderr)
     assert "input line 3 is not valid JSON" in line
 
 
-def test_value_that_does_not_fit_its_column_names_the_table(warehouse):
+def test_value_that_does_not_fit_its_column_names_the_table(warehouse: Warehouse) -> None:
     messages = [schema("items", PROPS, ["id"]), record("items", {"id": 1, "ts": "yesterday"})]
     result = warehouse.run_cli(messages)
     assert result.returncode == 1
@@ -37,7 +35,7 @@ def test_value_that_does_not_fit_its_column_names_the_table(warehouse):
     assert "yesterday" in line
 
 
-def test_missing_filepath_setting_is_a_config_error(warehouse):
+def test_missing_filepath_setting_is_a_config_error(warehouse: Warehouse) -> None:
     result = warehouse.run_cli([schema("items", PROPS, ["id"])], filepath=None)
     assert result.returncode == 1
     assert "filepath" in result.stderr

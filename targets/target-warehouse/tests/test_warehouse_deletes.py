@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from warehouse_support import SCHEMA_NAME, activate_version, record, schema
+from typing import Any
+
+import pytest
+from warehouse_support import SCHEMA_NAME, Warehouse, activate_version, record, schema
 
 PROPS = {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}}
 
 
-def full_table_sync(version: int, ids: list[int]) -> list[dict]:
+def full_table_sync(version: int, ids: list[int]) -> list[dict[str, Any]]:
     """What an SDK tap sends for a full-table stream: ACTIVATE_VERSION first, then versioned records."""
     return [
         schema("accounts", PROPS, ["id"]),
@@ -16,27 +19,26 @@ def full_table_sync(version: int, ids: list[int]) -> list[dict]:
     ]
 
 
-def rows(warehouse) -> list[tuple]:
+def rows(warehouse: Warehouse) -> list[tuple[Any, ...]]:
     return warehouse.query(
-        "SELECT id, name, _sdc_table_version, _sdc_deleted_at IS NOT NULL "
-        f'FROM "{SCHEMA_NAME}".accounts ORDER BY id'
+        f'SELECT id, name, _sdc_table_version, _sdc_deleted_at IS NOT NULL FROM "{SCHEMA_NAME}".accounts ORDER BY id'
     )
 
 
-def test_soft_delete_marks_rows_missing_from_the_new_version(warehouse):
+def test_soft_delete_marks_rows_missing_from_the_new_version(warehouse: Warehouse) -> None:
     warehouse.load(full_table_sync(1, [1, 2, 3]))
     warehouse.load(full_table_sync(2, [1, 3]), batch_size_rows=1)
     assert rows(warehouse) == [(1, "v2", 2, False), (2, "v1", 1, True), (3, "v2", 2, False)]
 
 
-def test_soft_deleted_row_that_comes_back_is_undeleted(warehouse):
+def test_soft_deleted_row_that_comes_back_is_undeleted(warehouse: Warehouse) -> None:
     warehouse.load(full_table_sync(1, [1, 2]))
     warehouse.load(full_table_sync(2, [1]))
     warehouse.load(full_table_sync(3, [1, 2]))
     assert rows(warehouse) == [(1, "v3", 3, False), (2, "v3", 3, False)]
 
 
-def test_soft_delete_keeps_the_first_deletion_time(warehouse):
+def test_soft_delete_keeps_the_first_deletion_time(warehouse: Warehouse) -> None:
     warehouse.load(full_table_sync(1, [1, 2]))
     warehouse.load(full_table_sync(2, [1]))
     first = warehouse.query(f'SELECT _sdc_deleted_at FROM "{SCHEMA_NAME}".accounts WHERE id = 2')
@@ -44,25 +46,25 @@ def test_soft_delete_keeps_the_first_deletion_time(warehouse):
     assert warehouse.query(f'SELECT _sdc_deleted_at FROM "{SCHEMA_NAME}".accounts WHERE id = 2') == first
 
 
-def test_hard_delete_removes_rows_missing_from_the_new_version(warehouse):
+def test_hard_delete_removes_rows_missing_from_the_new_version(warehouse: Warehouse) -> None:
     warehouse.load(full_table_sync(1, [1, 2, 3]), hard_delete=True)
     warehouse.load(full_table_sync(2, [1, 3]), hard_delete=True)
     assert rows(warehouse) == [(1, "v2", 2, False), (3, "v2", 2, False)]
 
 
-def test_first_version_of_a_new_table_deletes_nothing(warehouse):
+def test_first_version_of_a_new_table_deletes_nothing(warehouse: Warehouse) -> None:
     warehouse.load(full_table_sync(5, [1, 2]))
     assert rows(warehouse) == [(1, "v5", 5, False), (2, "v5", 5, False)]
 
 
-def test_failed_run_leaves_the_previous_version_intact(warehouse):
+def test_failed_run_leaves_the_previous_version_intact(warehouse: Warehouse) -> None:
     warehouse.load(full_table_sync(1, [1, 2, 3]))
     result = warehouse.run_cli([*full_table_sync(2, [1]), "{not json"])
     assert result.returncode == 1
     assert rows(warehouse) == [(1, "v1", 1, False), (2, "v1", 1, False), (3, "v1", 1, False)]
 
 
-def test_record_carrying_sdc_deleted_at_keeps_it(warehouse):
+def test_record_carrying_sdc_deleted_at_keeps_it(warehouse: Warehouse) -> None:
     warehouse.load(
         [
             schema("tickets", PROPS, ["id"]),
@@ -70,12 +72,15 @@ def test_record_carrying_sdc_deleted_at_keeps_it(warehouse):
             record("tickets", {"id": 2, "name": "here"}),
         ]
     )
-    assert warehouse.query(
-        f'SELECT id, CAST(_sdc_deleted_at AS VARCHAR) FROM "{SCHEMA_NAME}".tickets ORDER BY id'
-    ) == [(1, "2024-05-05 05:05:05+00"), (2, None)]
+    assert warehouse.query(f'SELECT id, CAST(_sdc_deleted_at AS VARCHAR) FROM "{SCHEMA_NAME}".tickets ORDER BY id') == [
+        (1, "2024-05-05 05:05:05+00"),
+        (2, None),
+    ]
 
 
-def test_activate_version_without_record_metadata_is_ignored_with_a_warning(warehouse, caplog):
+def test_activate_version_without_record_metadata_is_ignored_with_a_warning(
+    warehouse: Warehouse, caplog: pytest.LogCaptureFixture
+) -> None:
     warehouse.load(full_table_sync(1, [1, 2]), add_record_metadata=False)
     warehouse.load(full_table_sync(2, [1]), add_record_metadata=False)
     assert warehouse.query(f'SELECT id FROM "{SCHEMA_NAME}".accounts ORDER BY id') == [(1,), (2,)]

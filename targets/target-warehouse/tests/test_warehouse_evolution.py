@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from warehouse_support import SCHEMA_NAME, record, schema
+from warehouse_support import SCHEMA_NAME, Warehouse, record, schema
 
 V1 = {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}, "count": {"type": ["integer", "null"]}}
 V2 = {
@@ -15,7 +15,7 @@ V2 = {
 }
 
 
-def test_second_run_into_an_existing_file_upserts(warehouse):
+def test_second_run_into_an_existing_file_upserts(warehouse: Warehouse) -> None:
     warehouse.load([schema("items", V1, ["id"]), record("items", {"id": 1, "name": "a", "count": 1})])
     warehouse.load(
         [
@@ -30,7 +30,7 @@ def test_second_run_into_an_existing_file_upserts(warehouse):
     ]
 
 
-def test_new_properties_become_columns_and_old_rows_keep_their_values(warehouse):
+def test_new_properties_become_columns_and_old_rows_keep_their_values(warehouse: Warehouse) -> None:
     warehouse.load([schema("items", V1, ["id"]), record("items", {"id": 1, "name": "a", "count": 1})])
     warehouse.load(
         [
@@ -47,14 +47,14 @@ def test_new_properties_become_columns_and_old_rows_keep_their_values(warehouse)
     assert rows == [(1, "a", 1.0, None), (2, "b", 2.5, "1")]
 
 
-def test_narrower_type_in_a_later_run_keeps_the_wider_column(warehouse):
+def test_narrower_type_in_a_later_run_keeps_the_wider_column(warehouse: Warehouse) -> None:
     warehouse.load([schema("items", V2, ["id"]), record("items", {"id": 1, "count": 1.5})])
     warehouse.load([schema("items", V1, ["id"]), record("items", {"id": 2, "count": 3})])
     assert warehouse.column_types("items")["count"] == "DOUBLE"
     assert warehouse.query(f'SELECT "count" FROM "{SCHEMA_NAME}".items ORDER BY id') == [(1.5,), (3.0,)]
 
 
-def test_decimal_scale_only_grows(warehouse):
+def test_decimal_scale_only_grows(warehouse: Warehouse) -> None:
     cents = {"id": {"type": "integer"}, "amount": {"type": "number", "multipleOf": 0.01}}
     mills = {"id": {"type": "integer"}, "amount": {"type": "number", "multipleOf": 0.001}}
     warehouse.load([schema("pay", cents, ["id"]), record("pay", {"id": 1, "amount": Decimal("1.25")})])
@@ -66,7 +66,7 @@ def test_decimal_scale_only_grows(warehouse):
     ]
 
 
-def test_incompatible_type_change_falls_back_to_varchar(warehouse):
+def test_incompatible_type_change_falls_back_to_varchar(warehouse: Warehouse) -> None:
     flag = {"id": {"type": "integer"}, "state": {"type": "boolean"}}
     label = {"id": {"type": "integer"}, "state": {"type": "string"}}
     warehouse.load([schema("s", flag, ["id"]), record("s", {"id": 1, "state": True})])
@@ -74,7 +74,7 @@ def test_incompatible_type_change_falls_back_to_varchar(warehouse):
     assert warehouse.query(f'SELECT state FROM "{SCHEMA_NAME}".s ORDER BY id') == [("true",), ("archived",)]
 
 
-def test_schema_change_mid_stream_loads_records_of_both_schemas(warehouse):
+def test_schema_change_mid_stream_loads_records_of_both_schemas(warehouse: Warehouse) -> None:
     warehouse.load(
         [
             schema("items", V1, ["id"]),

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
+from pathlib import Path
 
+import pytest
 from warehouse_support import SCHEMA_NAME, Warehouse, record, schema, state
 
 ITEMS = {"id": {"type": "integer"}, "name": {"type": ["string", "null"]}}
 
 
-def test_no_row_is_lost_or_duplicated_at_batch_boundaries(warehouse):
+def test_no_row_is_lost_or_duplicated_at_batch_boundaries(warehouse: Warehouse) -> None:
     # The PyPI target-duckdb dropped the first row of every batch with DuckDB >= 1.3; 1,001 records in
     # batches of 10 cross 100 boundaries, and the last batch holds a single record.
     ids = range(1001)
@@ -22,14 +24,14 @@ def test_no_row_is_lost_or_duplicated_at_batch_boundaries(warehouse):
     assert [r[0] for r in rows] == list(ids)
 
 
-def test_keyless_stream_loses_no_row_at_batch_boundaries(warehouse):
+def test_keyless_stream_loses_no_row_at_batch_boundaries(warehouse: Warehouse) -> None:
     ids = range(1001)
     warehouse.load([schema("events", ITEMS), *(record("events", {"id": i}) for i in ids)], batch_size_rows=10)
     rows = warehouse.query(f'SELECT id FROM "{SCHEMA_NAME}".events ORDER BY id')
     assert [r[0] for r in rows] == list(ids)
 
 
-def test_upsert_later_record_wins_across_batches_and_runs(warehouse):
+def test_upsert_later_record_wins_across_batches_and_runs(warehouse: Warehouse) -> None:
     warehouse.load(
         [
             schema("items", ITEMS, ["id"]),
@@ -44,7 +46,7 @@ def test_upsert_later_record_wins_across_batches_and_runs(warehouse):
     assert rows == [(0, "v1"), (1, "v2"), (2, "v1"), (3, "v1"), (4, "v3"), (5, "v1")]
 
 
-def test_upsert_within_one_batch_keeps_the_last_occurrence(warehouse):
+def test_upsert_within_one_batch_keeps_the_last_occurrence(warehouse: Warehouse) -> None:
     warehouse.load(
         [
             schema("items", ITEMS, ["id"]),
@@ -58,7 +60,7 @@ def test_upsert_within_one_batch_keeps_the_last_occurrence(warehouse):
     assert rows == [(7, "last"), (8, "only")]
 
 
-def test_composite_key_upserts_on_all_key_columns(warehouse):
+def test_composite_key_upserts_on_all_key_columns(warehouse: Warehouse) -> None:
     props = {"org": {"type": "string"}, "id": {"type": "integer"}, "v": {"type": "integer"}}
     warehouse.load(
         [
@@ -72,47 +74,47 @@ def test_composite_key_upserts_on_all_key_columns(warehouse):
     assert rows == [("a", 1, 2), ("b", 1, 1)]
 
 
-def test_stream_without_key_appends_every_run(warehouse):
+def test_stream_without_key_appends_every_run(warehouse: Warehouse) -> None:
     messages = [schema("events", ITEMS), *(record("events", {"id": i}) for i in range(3))]
     warehouse.load(messages)
     warehouse.load(messages)
     assert warehouse.query(f'SELECT count(*), count(DISTINCT id) FROM "{SCHEMA_NAME}".events') == [(6, 3)]
 
 
-def test_table_name_is_a_safe_identifier_and_schema_case_is_kept(warehouse):
+def test_table_name_is_a_safe_identifier_and_schema_case_is_kept(warehouse: Warehouse) -> None:
     warehouse.load([schema("public-users.v2", ITEMS, ["id"]), record("public-users.v2", {"id": 1})])
     assert warehouse.query(
         "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema = ?", [SCHEMA_NAME]
     ) == [(SCHEMA_NAME, "public_users_v2")]
 
 
-def test_schema_named_like_the_database_file_works(tmp_path):
+def test_schema_named_like_the_database_file_works(tmp_path: Path) -> None:
     same_name = Warehouse(tmp_path / f"{SCHEMA_NAME.lower()}.duckdb")
     same_name.load([schema("items", ITEMS, ["id"]), record("items", {"id": 1})])
     assert same_name.query(f'SELECT count(*) FROM {SCHEMA_NAME.lower()}."{SCHEMA_NAME}".items') == [(1,)]
 
 
-def test_database_file_and_parent_folders_are_created(warehouse):
+def test_database_file_and_parent_folders_are_created(warehouse: Warehouse) -> None:
     assert not warehouse.path.parent.exists()
     warehouse.load([schema("items", ITEMS, ["id"]), record("items", {"id": 1})])
     assert warehouse.path.is_file()
 
 
-def test_state_is_emitted_after_the_records_are_loaded(warehouse, capsys):
-    warehouse.load(
-        [schema("items", ITEMS, ["id"]), record("items", {"id": 1}), state({"bookmarks": {"items": 1}})]
-    )
+def test_state_is_emitted_after_the_records_are_loaded(
+    warehouse: Warehouse, capsys: pytest.CaptureFixture[str]
+) -> None:
+    warehouse.load([schema("items", ITEMS, ["id"]), record("items", {"id": 1}), state({"bookmarks": {"items": 1}})])
     assert capsys.readouterr().out.strip().splitlines()[-1] == '{"bookmarks": {"items": 1}}'
 
 
-def test_append_only_load_method_keeps_every_record_of_a_keyed_stream(warehouse):
+def test_append_only_load_method_keeps_every_record_of_a_keyed_stream(warehouse: Warehouse) -> None:
     messages = [schema("items", ITEMS, ["id"]), record("items", {"id": 1}), record("items", {"id": 1})]
     warehouse.load(messages, load_method="append-only")
     warehouse.load(messages, load_method="append-only")
     assert warehouse.query(f'SELECT count(*) FROM "{SCHEMA_NAME}".items') == [(4,)]
 
 
-def test_overwrite_load_method_replaces_the_table_contents(warehouse):
+def test_overwrite_load_method_replaces_the_table_contents(warehouse: Warehouse) -> None:
     warehouse.load([schema("items", ITEMS, ["id"]), *(record("items", {"id": i}) for i in range(5))])
     warehouse.load(
         [schema("items", ITEMS, ["id"]), *(record("items", {"id": i}) for i in (10, 11, 12))],
@@ -123,7 +125,7 @@ def test_overwrite_load_method_replaces_the_table_contents(warehouse):
     assert [r[0] for r in rows] == [10, 11, 12]
 
 
-def test_batch_message_files_are_loaded(warehouse, tmp_path):
+def test_batch_message_files_are_loaded(warehouse: Warehouse, tmp_path: Path) -> None:
     batch_file = tmp_path / "items-1.jsonl.gz"
     with gzip.open(batch_file, "wt") as out:
         out.writelines(json.dumps({"id": i, "name": f"b{i}"}) + "\n" for i in range(25))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from warehouse_support import SCHEMA_NAME, record, schema
+from warehouse_support import SCHEMA_NAME, Warehouse, record, schema
 
 PROPERTIES = {
     "id": {"type": "integer"},
@@ -43,11 +43,11 @@ ROW = {
 }
 
 
-def _load_one(warehouse):
+def _load_one(warehouse: Warehouse) -> None:
     warehouse.load([schema("things", PROPERTIES, ["id"]), record("things", ROW)])
 
 
-def test_json_schema_types_map_to_honest_duckdb_types(warehouse):
+def test_json_schema_types_map_to_honest_duckdb_types(warehouse: Warehouse) -> None:
     _load_one(warehouse)
     types = warehouse.column_types("things")
     assert {name: types[name] for name in PROPERTIES} == {
@@ -69,45 +69,39 @@ def test_json_schema_types_map_to_honest_duckdb_types(warehouse):
     }
 
 
-def test_sdc_metadata_columns_are_typed(warehouse):
+def test_sdc_metadata_columns_are_typed(warehouse: Warehouse) -> None:
     _load_one(warehouse)
     types = warehouse.column_types("things")
     assert types["_sdc_extracted_at"] == types["_sdc_deleted_at"] == "TIMESTAMP WITH TIME ZONE"
     assert types["_sdc_sequence"] == types["_sdc_table_version"] == types["_sdc_sync_started_at"] == "BIGINT"
-    extracted, received = warehouse.query(
-        f'SELECT _sdc_extracted_at, _sdc_received_at FROM "{SCHEMA_NAME}".things'
-    )[0]
+    extracted, received = warehouse.query(f'SELECT _sdc_extracted_at, _sdc_received_at FROM "{SCHEMA_NAME}".things')[0]
     assert extracted == dt.datetime(2024, 6, 1, 12, tzinfo=dt.UTC)
     assert received.tzinfo is not None
 
 
-def test_key_columns_are_not_null_and_other_columns_nullable(warehouse):
+def test_key_columns_are_not_null_and_other_columns_nullable(warehouse: Warehouse) -> None:
     _load_one(warehouse)
     nullable = dict(
-        warehouse.query(
-            "SELECT column_name, is_nullable FROM information_schema.columns WHERE table_name = 'things'"
-        )
+        warehouse.query("SELECT column_name, is_nullable FROM information_schema.columns WHERE table_name = 'things'")
     )
     assert nullable["id"] == "NO"
     assert {v for k, v in nullable.items() if k != "id"} == {"YES"}
 
 
-def test_timestamps_stay_timezone_aware_in_utc(warehouse):
+def test_timestamps_stay_timezone_aware_in_utc(warehouse: Warehouse) -> None:
     _load_one(warehouse)
     (value,) = warehouse.query(f'SELECT updated_at FROM "{SCHEMA_NAME}".things')[0]
     assert value == dt.datetime(2024, 3, 11, 4, 30, 0, 123456, tzinfo=dt.UTC)
     assert value.utcoffset() == dt.timedelta(0)
 
 
-def test_naive_timestamps_are_read_as_utc(warehouse):
+def test_naive_timestamps_are_read_as_utc(warehouse: Warehouse) -> None:
     props = {"id": {"type": "integer"}, "ts": {"type": "string", "format": "date-time"}}
     warehouse.load([schema("naive", props, ["id"]), record("naive", {"id": 1, "ts": "2024-01-01T08:00:00"})])
-    assert warehouse.query(f'SELECT ts FROM "{SCHEMA_NAME}".naive') == [
-        (dt.datetime(2024, 1, 1, 8, tzinfo=dt.UTC),)
-    ]
+    assert warehouse.query(f'SELECT ts FROM "{SCHEMA_NAME}".naive') == [(dt.datetime(2024, 1, 1, 8, tzinfo=dt.UTC),)]
 
 
-def test_decimals_keep_every_digit_and_integers_all_64_bits(warehouse):
+def test_decimals_keep_every_digit_and_integers_all_64_bits(warehouse: Warehouse) -> None:
     _load_one(warehouse)
     row = warehouse.query(f'SELECT amount, amount_text, big, ratio FROM "{SCHEMA_NAME}".things')[0]
     assert row == (
@@ -118,7 +112,7 @@ def test_decimals_keep_every_digit_and_integers_all_64_bits(warehouse):
     )
 
 
-def test_nested_values_are_queryable_json_with_their_original_types(warehouse):
+def test_nested_values_are_queryable_json_with_their_original_types(warehouse: Warehouse) -> None:
     _load_one(warehouse)
     row = warehouse.query(
         f"SELECT owner->>'$.name', json_extract(owner, '$.score'), tags->>'$[1]', json_array_length(tags), "
@@ -128,13 +122,13 @@ def test_nested_values_are_queryable_json_with_their_original_types(warehouse):
     assert row == ("Ada", "1.5", "gdpr", 2, "v", "two", "DOUBLE")
 
 
-def test_scalar_values_round_trip(warehouse):
+def test_scalar_values_round_trip(warehouse: Warehouse) -> None:
     _load_one(warehouse)
     row = warehouse.query(f'SELECT due, "at", active, title, mixed FROM "{SCHEMA_NAME}".things')[0]
     assert row == (dt.date(2024, 2, 29), dt.time(13, 45, 30), True, ROW["title"], "42")
 
 
-def test_nulls_and_missing_properties_load_as_null(warehouse):
+def test_nulls_and_missing_properties_load_as_null(warehouse: Warehouse) -> None:
     warehouse.load([schema("things", PROPERTIES, ["id"]), record("things", {"id": 2, "owner": None})])
     row = warehouse.query(f'SELECT owner, amount, updated_at, tags FROM "{SCHEMA_NAME}".things')[0]
     assert row == (None, None, None, None)

@@ -48,9 +48,7 @@ def state(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def lines(messages: Iterable[dict[str, Any] | str]) -> str:
-    return "".join(
-        (m if isinstance(m, str) else simplejson.dumps(m, use_decimal=True)) + "\n" for m in messages
-    )
+    return "".join((m if isinstance(m, str) else simplejson.dumps(m, use_decimal=True)) + "\n" for m in messages)
 
 
 class Warehouse:
@@ -72,9 +70,7 @@ class Warehouse:
         target = TargetWarehouse(config=self.config(**config))
         target.listen(io.StringIO(lines(messages)))
 
-    def run_cli(
-        self, messages: Iterable[dict[str, Any] | str], **config: Any
-    ) -> subprocess.CompletedProcess[str]:
+    def run_cli(self, messages: Iterable[dict[str, Any] | str], **config: Any) -> subprocess.CompletedProcess[str]:
         """The installed executable, for exit codes and what an operator sees on stderr."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         config_file = self.path.with_suffix(".config.json")
@@ -96,8 +92,7 @@ class Warehouse:
 
     def column_types(self, table: str) -> dict[str, str]:
         rows = self.query(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = ? AND table_name = ?",
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
             [SCHEMA_NAME, table],
         )
         return dict(rows)
