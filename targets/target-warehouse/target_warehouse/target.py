@@ -6,7 +6,7 @@ import sys
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import msgspec
 from singer_sdk import typing as th
@@ -17,14 +17,14 @@ from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.target_base import Target
 
 from target_warehouse.sinks import WarehouseSink
-from target_warehouse.warehouse import Warehouse
+from target_warehouse.warehouse import Warehouse, WarehouseError
 
 if sys.version_info >= (3, 12):
     from typing import override
 else:
     from typing_extensions import override
 
-if TYPE_CHECKING := False:
+if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from singer_sdk.helpers.capabilities import CapabilitiesEnum
@@ -188,4 +188,5 @@ def _one_line(exc: BaseException) -> str:
     if isinstance(exc, ConfigValidationError):
         return "invalid config: " + "; ".join(exc.errors)
     text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if isinstance(exc, (InvalidInputLine,)) or ": " in text else f"{type(exc).__name__}: {text}"
+    # Our own messages already say what failed; for anything else the class name is the context.
+    return text if isinstance(exc, (InvalidInputLine, WarehouseError)) else f"{type(exc).__name__}: {text}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 from warehouse_support import SCHEMA_NAME, Warehouse, record, schema
 
 PROPS = {"id": {"type": "integer"}, "ts": {"type": ["string", "null"], "format": "date-time"}}
@@ -40,3 +41,19 @@ def test_missing_filepath_setting_is_a_config_error(warehouse: Warehouse) -> Non
     assert result.returncode == 1
     assert "filepath" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_warehouse_file_locked_by_another_process(warehouse: Warehouse) -> None:
+    warehouse.path.parent.mkdir(parents=True)
+    with duckdb.connect(str(warehouse.path)):  # e.g. someone's open DuckDB shell
+        result = warehouse.run_cli([schema("items", PROPS, ["id"]), record("items", {"id": 1})])
+    assert result.returncode == 1
+    (line,) = error_lines(result.stderr)
+    assert f"cannot open warehouse file {warehouse.path}" in line
+
+
+def test_key_property_missing_from_the_schema(warehouse: Warehouse) -> None:
+    result = warehouse.run_cli([schema("items", PROPS, ["uuid"]), record("items", {"id": 1})])
+    assert result.returncode == 1
+    (line,) = error_lines(result.stderr)
+    assert "stream 'items': key properties ['uuid'] are not in its schema" in line
