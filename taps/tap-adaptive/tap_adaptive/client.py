@@ -375,12 +375,14 @@ class AdaptiveStream(RESTStream[t.Any]):
         props: dict[str, t.Any] = {snake(attr): dict(CONVERTERS[kind][1]) for attr, kind in cls.fields.items()}
         if len(set(cls.node_tags.values()) - {None}) > 0:
             props["node_type"] = {"type": ["string"]}
+        # parent and root ids share the id column's type, so the warehouse can join them.
+        id_type = "integer" if cls.fields.get("id") == "int" else "string"
         if cls.hierarchy:
-            props["parent_id"] = {"type": ["integer", "string", "null"]}
+            props["parent_id"] = {"type": [id_type, "null"]}
             props["depth"] = {"type": ["integer"]}
             props["path"] = {"type": ["array"], "items": {"type": "string"}}
         if cls.root_key:
-            props[cls.root_key] = {"type": ["integer", "string", "null"]}
+            props[cls.root_key] = {"type": [id_type, "null"]}
         if cls.has_attributes:
             props["attributes"] = {"type": ["array", "null"], "items": {"type": "object"}}
         for tag, kind in cls.child_fields.items():
