@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +13,7 @@ import simplejson
 from singer_sdk.helpers.capabilities import TargetLoadMethods
 from singer_sdk.sinks import BatchSink
 
-from target_warehouse.types import column_type, is_decimal
+from target_warehouse.types import BIGINT, column_type, decimal_scale, is_decimal
 from target_warehouse.warehouse import TableRef, WarehouseError
 
 if sys.version_info >= (3, 12):
@@ -79,7 +79,10 @@ class WarehouseSink(BatchSink):
         if missing:
             msg = f"stream '{stream_name}': key properties {missing} are not in its schema"
             raise WarehouseError(msg)
-        self._decimal_columns = [name for name, sql_type in self.column_types.items() if is_decimal(sql_type)]
+        self._integer_columns = [name for name, sql_type in self.column_types.items() if sql_type == BIGINT]
+        self._decimal_scales = {
+            name: decimal_scale(sql_type) for name, sql_type in self.column_types.items() if is_decimal(sql_type)
+        }
         method = self.config.get("load_method", TargetLoadMethods.UPSERT)
         self._overwrite = method == TargetLoadMethods.OVERWRITE
         self._dedupe = bool(self.key_properties) and method != TargetLoadMethods.APPEND_ONLY
@@ -102,13 +105,38 @@ class WarehouseSink(BatchSink):
     ) -> None:
         """Leave ISO-8601 strings alone: DuckDB casts them to TIMESTAMPTZ/DATE/TIME for the whole batch."""
 
+    def _conform_numbers(self, record: dict[str, Any]) -> None:
+        """Refuse numbers their column would round; DuckDB's casts round silently (1.5 → BIGINT 2).
+
+        The Singer readers hand over every non-integer JSON number as a Decimal, so the check is exact.
+        DECIMAL values continue as strings: a JSON number would pass through a double in read_json.
+        """
+        for name in self._integer_columns:
+            value = record.get(name)
+            if isinstance(value, Decimal):
+                if not value.is_finite() or value != value.to_integral_value():
+                    raise self._misfit(name, value)
+                record[name] = int(value)
+        for name, scale in self._decimal_scales.items():
+            value = record.get(name)
+            if value is None:
+                continue
+            try:
+                exact = value if isinstance(value, Decimal) else Decimal(str(value))
+            except InvalidOperation:
+                raise self._misfit(name, value) from None
+            exponent = exact.normalize().as_tuple().exponent
+            if not isinstance(exponent, int) or isinstance(value, bool) or exponent < -scale:
+                raise self._misfit(name, value)
+            record[name] = str(exact)
+
+    def _misfit(self, name: str, value: Any) -> WarehouseError:
+        declared = self.column_types[name]
+        return WarehouseError(f"stream '{self.stream_name}': {name}={value!r} does not fit its column {declared}")
+
     @override
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
-        for name in self._decimal_columns:
-            value = record.get(name)
-            if value is not None and not isinstance(value, str):
-                # A string keeps every digit; a JSON number would pass through a double in read_json.
-                record[name] = str(value)
+        self._conform_numbers(record)
         line = encode(record)
         if not self._dedupe:
             context.setdefault("lines", []).append(line)

@@ -88,6 +88,15 @@ def is_decimal(sql_type: str) -> bool:
     return sql_type.startswith("DECIMAL")
 
 
+def decimal_scale(sql_type: str) -> int:
+    """Read s back from ``DECIMAL(p,s)``."""
+    match = _DECIMAL.fullmatch(sql_type)
+    if match is None:
+        msg = f"not a DECIMAL type: {sql_type}"
+        raise ValueError(msg)
+    return int(match[2])
+
+
 def _numeric_rank(sql_type: str) -> int | None:
     return _NUMERIC_RANK.get("DECIMAL" if is_decimal(sql_type) else sql_type)
 
@@ -104,8 +113,7 @@ def widened(existing: str, wanted: str) -> str | None:
     old_rank, new_rank = _numeric_rank(existing), _numeric_rank(wanted)
     if old_rank is not None and new_rank is not None:
         if is_decimal(existing) and is_decimal(wanted):
-            old_scale, new_scale = (int(_DECIMAL.fullmatch(t)[2]) for t in (existing, wanted))  # type: ignore[index]
-            return wanted if new_scale > old_scale else None
+            return wanted if decimal_scale(wanted) > decimal_scale(existing) else None
         return wanted if new_rank > old_rank else None
     if existing in (VARCHAR, JSON):
         return None

@@ -132,3 +132,31 @@ def test_nulls_and_missing_properties_load_as_null(warehouse: Warehouse) -> None
     warehouse.load([schema("things", PROPERTIES, ["id"]), record("things", {"id": 2, "owner": None})])
     row = warehouse.query(f'SELECT owner, amount, updated_at, tags FROM "{SCHEMA_NAME}".things')[0]
     assert row == (None, None, None, None)
+
+
+NUMBERS = {
+    "id": {"type": "integer"},
+    "n": {"type": ["integer", "null"]},
+    "cents": {"type": ["number", "null"], "multipleOf": 0.01},
+}
+
+
+def test_integral_numbers_load_into_integer_and_decimal_columns(warehouse: Warehouse) -> None:
+    warehouse.load(
+        [
+            schema("nums", NUMBERS, ["id"]),
+            record("nums", {"id": 1, "n": Decimal("3.0"), "cents": Decimal("1.500")}),
+            record("nums", {"id": 2, "n": Decimal("1E+3"), "cents": 7}),
+        ]
+    )
+    rows = warehouse.query(f'SELECT n, cents FROM "{SCHEMA_NAME}".nums ORDER BY id')
+    assert rows == [(3, Decimal("1.50")), (1000, Decimal("7.00"))]
+
+
+def test_number_its_column_would_round_fails_the_run(warehouse: Warehouse) -> None:
+    for bad in ({"id": 1, "n": Decimal("1.5")}, {"id": 1, "cents": Decimal("1.005")}):
+        result = warehouse.run_cli([schema("nums", NUMBERS, ["id"]), record("nums", bad)])
+        assert result.returncode == 1
+        column, value = next((k, v) for k, v in bad.items() if k != "id")
+        assert f"stream 'nums': {column}=Decimal('{value}') does not fit its column" in result.stderr
+    assert warehouse.query(f'SELECT count(*) FROM "{SCHEMA_NAME}".nums') == [(0,)]
