@@ -45,11 +45,7 @@ class PreflightError(Exception):
 
 def resolved_settings(environ: Mapping[str, str]) -> dict[str, str]:
     """Return the non-empty settings, as Meltano exported them to this command."""
-    return {
-        name[len(PREFIX) :].lower(): value
-        for name, value in environ.items()
-        if name.startswith(PREFIX) and value
-    }
+    return {name[len(PREFIX) :].lower(): value for name, value in environ.items() if name.startswith(PREFIX) and value}
 
 
 def check(settings: Mapping[str, str]) -> str:

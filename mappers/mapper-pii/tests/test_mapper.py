@@ -60,8 +60,7 @@ def test_configured_fields_are_replaced_by_their_keyed_hash(run_mapper) -> None:
 
     assert run.returncode == 0, run.stderr
     assert run.records("people") == [
-        {"id": p["id"], "name": hasher(p["name"]), "email": hasher(p["email"]), "role": p["role"]}
-        for p in PEOPLE
+        {"id": p["id"], "name": hasher(p["name"]), "email": hasher(p["email"]), "role": p["role"]} for p in PEOPLE
     ]
 
 
