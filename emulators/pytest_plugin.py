@@ -38,8 +38,9 @@ def emulator() -> Iterator[StartEmulator]:
 
 @pytest.fixture
 def xactly_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Any]]:
-    """Factory: ``xactly_db(seed=1, volume=60, tables=[...])`` → a started ``XactlyEmulator`` (H2 over TCP
-    on a free port), stopped after the test. ``emu.tap_config(...)`` gives the tap's settings.
+    """Factory: ``xactly_db(seed=1, volume=60, tables=[...])`` → a started ``XactlyEmulator``.
+
+    H2 serves over TCP on a free port and stops after the test; ``emu.tap_config(...)`` gives the tap's settings.
     """
     from emulators.xactly import XactlyEmulator  # noqa: PLC0415 - only tests that use it pay for it
 

@@ -10,7 +10,7 @@ its new rows with one shared timestamp.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -47,7 +47,12 @@ class XactlyData:
     """
 
     def __init__(
-        self, seed: int = 1, volume: int = 100, tables: Iterable[str] | None = None, custom_columns: bool = True
+        self,
+        seed: int = 1,
+        volume: int = 100,
+        tables: Iterable[str] | None = None,
+        custom_columns: bool = True,
+        keep: bool = True,
     ) -> None:
         self.seed = seed
         self.volume = volume
@@ -61,9 +66,20 @@ class XactlyData:
         self.tables: dict[str, Table] = {n: self._shape(TABLES[n]) for n in names}
         self.mutation_count = 0
         self._stamp: datetime | None = None
+        self.keep = keep
         self.collections: dict[str, Collection] = {}
         for table in self.tables.values():
             self.collections[table.name] = self._collection(table)
+
+    def rows(self, name: str) -> Iterator[Record]:
+        """The table's rows; with ``keep=False`` (benchmark volumes) generated on the fly, never held."""
+        if self.keep:
+            yield from self.collections[name].records()
+            return
+        table = self.tables[name]
+        make, rng = self.maker(table), self.rng(f"populate:{table.name}")
+        for i in range(1, self.initial_count(table) + 1):
+            yield make(i, rng)
 
     def _shape(self, table: Table) -> Table:
         if table.custom and not self.custom_columns:
@@ -82,7 +98,8 @@ class XactlyData:
     def _collection(self, table: Table) -> Collection:
         key = table.key[0] if table.key else ROW_NUMBER
         collection = Collection(table.name, self.maker(table), self._toucher(table), key=key)
-        collection.populate(self.initial_count(table), self.rng(f"populate:{table.name}"))
+        if self.keep:
+            collection.populate(self.initial_count(table), self.rng(f"populate:{table.name}"))
         return collection
 
     # -- row generation ------------------------------------------------------------------------
@@ -97,19 +114,19 @@ class XactlyData:
             batch = rng.randint(batch, batches)
         return self.clock.history_point(0.5 + batch / (2 * batches))
 
-    def _value_maker(self, table: Table, column: str) -> Callable[[random.Random], Any]:  # noqa: PLR0911
+    def _value_maker(self, table: Table, column: str) -> Callable[[random.Random], Any]:
         sql_type = table.sql_type(column)
         start = EPOCH
         if sql_type == "TIMESTAMP":
             if column == "TERMINATION_DATE":
                 return lambda r: None if r.random() < 0.8 else start + timedelta(seconds=r.randint(0, 31_000_000))
-            return lambda r: (start + timedelta(seconds=r.randint(0, 31_000_000), milliseconds=r.randint(0, 999)))
+            return lambda r: start + timedelta(seconds=r.randint(0, 31_000_000), milliseconds=r.randint(0, 999))
         if sql_type == "TINYINT":
             return lambda r: r.randint(0, 1)
         if sql_type == "BIGINT":
             return lambda r: None if r.random() < 0.05 else r.randint(1, 2_000_000)
         if sql_type.startswith("DECIMAL"):
-            return lambda r: None if r.random() < 0.05 else Decimal(r.randint(-10**6, 10**9)).scaleb(-4)
+            return lambda r: None if r.random() < 0.05 else Decimal(r.randint(-(10**6), 10**9)).scaleb(-4)
         if sql_type.startswith("VARCHAR(64)"):
             return lambda r: string_key(r.randint(1, 10**6))
         if column in {"FIRST_NAME", "MIDDLE_NAME"}:
@@ -121,7 +138,7 @@ class XactlyData:
         if column.endswith(_PERSON_COLUMNS):
             return _person
         word = column.lower().removesuffix("_name")
-        return lambda r: f"{word} {r.randint(1, 500)}, \"{r.choice('abcxyz')}\""
+        return lambda r: f'{word} {r.randint(1, 500)}, "{r.choice("abcxyz")}"'
 
     def maker(self, table: Table) -> Make:
         """``make(i, rng)`` → row ``i`` of ``table`` (values only depend on ``i``'s rng draws)."""
@@ -163,15 +180,16 @@ class XactlyData:
                 record["VERSION"] = (record.get("VERSION") or 0) + 1
                 record["MODIFIED_BY_NAME"] = _person(rng)
             for column in amounts:
-                record[column] = Decimal(rng.randint(-10**6, 10**9)).scaleb(-4)
+                record[column] = Decimal(rng.randint(-(10**6), 10**9)).scaleb(-4)
 
         return touch
 
     # -- changes -------------------------------------------------------------------------------
 
     def advance(self, updates: int = 5, creates: int = 5, seconds: float = 86_400) -> dict[str, Mutation]:
-        """One "next day": per table, ``updates`` existing rows and ``creates`` new ones, all sharing the
-        new clock time as MODIFIED_DATE; each updated parent row also gets a new ``_HIST`` version.
+        """One "next day": per table, ``updates`` existing rows and ``creates`` new ones.
+
+        All share the new clock time as MODIFIED_DATE; each updated parent row also gets a new ``_HIST`` version.
 
         No deletes: Xactly Connect exposes no delete marker (§7), so an incremental reader cannot see them.
         """

@@ -30,12 +30,14 @@ class XactlyEmulator:
         self,
         seed: int = 1,
         volume: int = 100,
+        *,
         tables: Iterable[str] | None = None,
         custom_columns: bool = True,
         workdir: Path | None = None,
         port: int = 0,
+        keep: bool = True,
     ) -> None:
-        self.data = XactlyData(seed=seed, volume=volume, tables=tables, custom_columns=custom_columns)
+        self.data = XactlyData(seed=seed, volume=volume, tables=tables, custom_columns=custom_columns, keep=keep)
         self._own_dir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="xactly-emulator-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -54,7 +56,7 @@ class XactlyEmulator:
         statements = h2.setup_sql()
         for table in self.tables.values():
             path = self.workdir / f"{table.name}.csv"
-            h2.write_csv(path, table.columns, self.data.collections[table.name].records())
+            h2.write_csv(path, table.columns, self.data.rows(table.name))
             statements += [h2.create_table_sql(table), h2.load_sql(table, path)]
         statements.append(h2.grant_sql())
         h2.run_script(h2.file_url(self.workdir), statements, self.workdir)
@@ -62,8 +64,10 @@ class XactlyEmulator:
         self._built = True
         return self
 
-    def start(self) -> XactlyEmulator:
-        """Build (once) and serve over TCP."""
+    def start(self, reuse: bool = False) -> XactlyEmulator:
+        """Build (once; ``reuse`` keeps a database file already in ``workdir``) and serve over TCP."""
+        if reuse and (self.workdir / f"{h2.DATABASE}.mv.db").exists():
+            self._built = True
         if not self._built:
             self.build()
         self.server.start()
@@ -104,12 +108,10 @@ class XactlyEmulator:
         for name, change in changes.items():
             table = self.tables[name]
             collection = self.data.collections[name]
-            if table.key:
-                rows = [collection.get(k) for k in change.updated + change.created]
-            else:
-                rows = collection.records()
+            changed = [collection.get(k) for k in change.updated + change.created]
+            rows = [r for r in changed if r is not None] if table.key else collection.records()
             path = self.workdir / f"{name}.advance.csv"
-            h2.write_csv(path, table.columns, (r for r in rows if r is not None))
+            h2.write_csv(path, table.columns, rows)
             statements.append(h2.upsert_sql(table, path))
         self.execute(statements)
         self._remove_csv()

@@ -12,9 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 #: §2.1: present on almost every object.
-COMMON = (
-    "VERSION NAME IS_ACTIVE CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE MODIFIED_BY_ID MODIFIED_BY_NAME"
-).split()
+COMMON = [
+    "VERSION",
+    "NAME",
+    "IS_ACTIVE",
+    "CREATED_DATE",
+    "CREATED_BY_ID",
+    "CREATED_BY_NAME",
+    "MODIFIED_DATE",
+    "MODIFIED_BY_ID",
+    "MODIFIED_BY_NAME",
+]
 #: §2.1: effective-dated objects add these.
 EFFECTIVE = ("EFFECTIVE_START_DATE", "EFFECTIVE_END_DATE", "IS_MASTER")
 #: §2.3: tenant custom fields use ``__`` between words; each numeric one has a ``__UNIT_TYPE_ID`` twin.
@@ -115,7 +123,9 @@ _BASE = [
         "MASTER_POSITION_ID BUSINESS_GROUP_ID CREDIT_START_DATE CREDIT_END_DATE",
         effective=True,
     ),
-    _table("xc_pos_hierarchy", "POS_HIERARCHY_ID", "FROM_POS_ID FROM_POS_NAME TO_POS_ID TO_POS_NAME POS_HIERARCHY_TYPE_ID"),
+    _table(
+        "xc_pos_hierarchy", "POS_HIERARCHY_ID", "FROM_POS_ID FROM_POS_NAME TO_POS_ID TO_POS_NAME POS_HIERARCHY_TYPE_ID"
+    ),
     _table(
         "xc_pos_hierarchy_type",
         "POS_HIERARCHY_TYPE_ID",
@@ -197,10 +207,17 @@ _BASE = [
     ),
 ]
 #: §3.4: the anchor tap's ``_hist`` streams.
-_HIST_OF = (
-    "xc_position xc_pos_hierarchy xc_pos_hierarchy_type xc_pos_part_assignment xc_pos_relations xc_pos_rel_type "
-    "xc_pos_title_assignment xc_quota xc_quota_assignment"
-).split()
+_HIST_OF = [
+    "xc_position",
+    "xc_pos_hierarchy",
+    "xc_pos_hierarchy_type",
+    "xc_pos_part_assignment",
+    "xc_pos_relations",
+    "xc_pos_rel_type",
+    "xc_pos_title_assignment",
+    "xc_quota",
+    "xc_quota_assignment",
+]
 #: §2.1: aggregates with no id and no MODIFIED_DATE.
 _SUMMARIES = [
     Table("xc_credit_summary", (), ("PARTICIPANT_ID", "PERIOD_ID", "AS_OF_PERIOD_ID", "TOTAL_AMOUNT")),

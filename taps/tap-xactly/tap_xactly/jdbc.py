@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import jpype
-import jpype.dbapi2 as dbapi2
+from jpype import dbapi2
 
 from tap_xactly.errors import ConfigError, MissingTableError, TransientDatabaseError, XactlyError
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import weakref
 from typing import Any
 
 from singer_sdk import Tap
@@ -35,7 +36,7 @@ class OneLineErrorCommand(SingerCommand):
             return super().main(*args, **kwargs)
         except XactlyError as exc:
             self._fail(str(exc), exc)
-        except Exception as exc:  # noqa: BLE001 - anything else still ends in one line
+        except Exception as exc:
             self._fail(f"tap-xactly failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", exc)
         return None
 
@@ -52,39 +53,107 @@ class TapXactly(Tap):
     message_writer_class = MsgSpecWriter
 
     config_jsonschema = th.PropertiesList(
-        th.Property("jdbc_url", th.StringType(), default=DEFAULT_JDBC_URL, title="JDBC URL",
-                    description="Xactly Connect JDBC URL (pod/sandbox hosts differ; the emulator uses an H2 URL)."),
-        th.Property("driver_class", th.StringType(), default=DEFAULT_DRIVER_CLASS, title="Driver class",
-                    description="JDBC driver class inside driver_jar."),
-        th.Property("driver_jar", th.CustomType({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
-                    title="Driver jar", description="Path of Xactly's JDBC driver jar (several: list, or os.pathsep-separated)."),
+        th.Property(
+            "jdbc_url",
+            th.StringType(),
+            default=DEFAULT_JDBC_URL,
+            title="JDBC URL",
+            description="Xactly Connect JDBC URL (pod/sandbox hosts differ; the emulator uses an H2 URL).",
+        ),
+        th.Property(
+            "driver_class",
+            th.StringType(),
+            default=DEFAULT_DRIVER_CLASS,
+            title="Driver class",
+            description="JDBC driver class inside driver_jar.",
+        ),
+        th.Property(
+            "driver_jar",
+            th.CustomType({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+            title="Driver jar",
+            description="Path of Xactly's JDBC driver jar (several: list, or os.pathsep-separated).",
+        ),
         th.Property("username", th.StringType(), title="Username", description="Xactly Connect user."),
         th.Property("password", th.StringType(), secret=True, title="Password", description="Xactly Connect password."),
-        th.Property("client_id", th.StringType(), title="API gateway client id",
-                    description="Sent as the driver's clientID connection property when set."),
-        th.Property("consumer", th.StringType(), title="API gateway consumer",
-                    description="Sent as the driver's consumer connection property when set."),
-        th.Property("schema", th.StringType(), default="xactly", title="Schema", description="Schema holding the xc_* objects."),
-        th.Property("start_date", th.DateTimeType(), title="Start date",
-                    description="Earliest MODIFIED_DATE to extract on a first run (default: everything)."),
-        th.Property("page_size", th.IntegerType(), default=10_000, title="Page size",
-                    description="Rows per keyset page; state is written after every page."),
-        th.Property("tables_include", th.ArrayType(th.StringType()), default=["xc_*"], title="Tables to include",
-                    description="Shell patterns of table names to extract."),
-        th.Property("tables_exclude", th.ArrayType(th.StringType()), default=[], title="Tables to exclude",
-                    description="Shell patterns of table names to skip."),
-        th.Property("max_retries", th.IntegerType(), default=5, title="Max tries per page",
-                    description="Attempts (with reconnect) for a page failing with a transient network/driver error."),
-        th.Property("max_retry_seconds", th.NumberType(), default=300, title="Max retry time",
-                    description="Give up retrying a page after this many seconds."),
-        th.Property("retry_initial_seconds", th.NumberType(), default=1.0, title="First retry wait",
-                    description="First backoff wait; doubles each try, capped at 60 s."),
-        th.Property("query_timeout_seconds", th.IntegerType(), default=600, title="Query timeout",
-                    description="JDBC query timeout (the Xactly driver's own response timeout is 600 s)."),
-        th.Property("skip_missing_tables", th.BooleanType(), default=False, title="Skip missing tables",
-                    description="A catalog table that no longer exists is logged as an error and skipped, "
-                    "instead of failing the run."),
-    ).to_dict()  # fmt: skip
+        th.Property(
+            "client_id",
+            th.StringType(),
+            title="API gateway client id",
+            description="Sent as the driver's clientID connection property when set.",
+        ),
+        th.Property(
+            "consumer",
+            th.StringType(),
+            title="API gateway consumer",
+            description="Sent as the driver's consumer connection property when set.",
+        ),
+        th.Property(
+            "schema", th.StringType(), default="xactly", title="Schema", description="Schema holding the xc_* objects."
+        ),
+        th.Property(
+            "start_date",
+            th.DateTimeType(),
+            title="Start date",
+            description="Earliest MODIFIED_DATE to extract on a first run (default: everything).",
+        ),
+        th.Property(
+            "page_size",
+            th.IntegerType(),
+            default=10_000,
+            title="Page size",
+            description="Rows per keyset page; state is written after every page.",
+        ),
+        th.Property(
+            "tables_include",
+            th.ArrayType(th.StringType()),
+            default=["xc_*"],
+            title="Tables to include",
+            description="Shell patterns of table names to extract.",
+        ),
+        th.Property(
+            "tables_exclude",
+            th.ArrayType(th.StringType()),
+            default=[],
+            title="Tables to exclude",
+            description="Shell patterns of table names to skip.",
+        ),
+        th.Property(
+            "max_retries",
+            th.IntegerType(),
+            default=5,
+            title="Max tries per page",
+            description="Attempts (with reconnect) for a page failing with a transient network/driver error.",
+        ),
+        th.Property(
+            "max_retry_seconds",
+            th.NumberType(),
+            default=300,
+            title="Max retry time",
+            description="Give up retrying a page after this many seconds.",
+        ),
+        th.Property(
+            "retry_initial_seconds",
+            th.NumberType(),
+            default=1.0,
+            title="First retry wait",
+            description="First backoff wait; doubles each try, capped at 60 s.",
+        ),
+        th.Property(
+            "query_timeout_seconds",
+            th.IntegerType(),
+            default=600,
+            title="Query timeout",
+            description="JDBC query timeout (the Xactly driver's own response timeout is 600 s).",
+        ),
+        th.Property(
+            "skip_missing_tables",
+            th.BooleanType(),
+            default=False,
+            title="Skip missing tables",
+            description="A catalog table that no longer exists is logged as an error and skipped, "
+            "instead of failing the run.",
+        ),
+    ).to_dict()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._client: jdbc.JdbcClient | None = None
@@ -107,6 +176,8 @@ class TapXactly(Tap):
                     fetch_size=int(config.get("page_size", 10_000)),
                 )
             )
+            # Tap.sync_all is final: the connection closes when the tap goes away (or the process ends).
+            weakref.finalize(self, self._client.close)
         return self._client
 
     @override
@@ -128,14 +199,6 @@ class TapXactly(Tap):
             replication_key=entry.replication_key,
             schema=entry.schema.to_dict(),
         )
-
-    @override
-    def sync_all(self) -> None:
-        try:
-            super().sync_all()
-        finally:
-            if self._client is not None:
-                self._client.close()
 
     @classmethod
     @override

@@ -9,11 +9,17 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
 from tap_xactly.tap import TapXactly
 
 #: Small but shaped like the source: string keys, custom columns, a _HIST table, a keyless summary.
-TABLES = ["xc_attainment_measure", "xc_credit", "xc_participant", "xc_position", "xc_position_hist", "xc_credit_summary"]
+TABLES = [
+    "xc_attainment_measure",
+    "xc_credit",
+    "xc_participant",
+    "xc_position",
+    "xc_position_hist",
+    "xc_credit_summary",
+]
 
 
 @dataclass

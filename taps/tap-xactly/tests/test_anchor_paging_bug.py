@@ -9,8 +9,8 @@ It is not used anywhere in the tap.
 from __future__ import annotations
 
 import jpype.dbapi2 as dbapi2
-
 from tap_xactly import jdbc
+
 from tests.conftest import sync
 
 PAGE = 7
@@ -46,7 +46,9 @@ def anchor_paging_read_ids(emu, table: str, key: str, bookmark: str) -> list:
 def test_anchor_id_only_paging_drops_rows_on_this_data_and_ours_drops_none(emu):
     truth = {r["CREDIT_ID"] for r in emu.truth("xc_credit")["xc_credit"]}
     anchor = anchor_paging_read_ids(emu, "xc_credit", "CREDIT_ID", "1970-01-11 00:00:01")
-    ours = [r["CREDIT_ID"] for r in sync(emu.tap_config(page_size=PAGE, tables_include=["xc_credit"])).records["xc_credit"]]
+    ours = [
+        r["CREDIT_ID"] for r in sync(emu.tap_config(page_size=PAGE, tables_include=["xc_credit"])).records["xc_credit"]
+    ]
     assert len(set(anchor)) < len(truth), "the anchor's paging should lose rows on tied/updated data"
     assert sorted(ours) == sorted(truth)
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tap_xactly.tap import TapXactly
 
 from emulators.xactly import TcpFaultProxy
 from tests.conftest import sync
@@ -33,8 +34,6 @@ def error_lines(result: subprocess.CompletedProcess) -> list[str]:
 
 
 def catalog_of(emu, *tables: str) -> dict:
-    from tap_xactly.tap import TapXactly
-
     catalog = TapXactly(config=emu.tap_config(tables_include=list(tables))).catalog_dict
     for stream in catalog["streams"]:
         stream["metadata"][0]["metadata"]["selected"] = True

@@ -6,10 +6,11 @@ The SDK builds its test class from a config at import time, so the emulator star
 from __future__ import annotations
 
 import atexit
+
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
+from tap_xactly.tap import TapXactly
 
 from emulators.xactly import XactlyEmulator
-from tap_xactly.tap import TapXactly
 
 _EMULATOR = XactlyEmulator(
     seed=4, volume=15, tables=["xc_credit_type", "xc_quota_relationship", "xc_quota_summary"]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 
+from tap_xactly.tap import TapXactly
+
 from emulators.xactly.data import XactlyData
 from tests.conftest import TABLES, key_of, normalise, sync
 
 
 def test_discovery_comes_from_source_metadata_with_custom_columns(emu):
-    from tap_xactly.tap import TapXactly
-
     streams = TapXactly(config=emu.tap_config()).streams
     participant = streams["xc_participant"]
     properties = participant.schema["properties"]
@@ -51,7 +51,9 @@ def test_state_after_every_page_carries_the_last_key(emu):
     config = emu.tap_config(page_size=7, tables_include=["xc_credit"])
     result = sync(config)
     rows = len(result.records["xc_credit"])
-    mid_run = [s["bookmarks"]["xc_credit"] for s in result.states if "keyset_key" in s["bookmarks"].get("xc_credit", {})]
+    mid_run = [
+        s["bookmarks"]["xc_credit"] for s in result.states if "keyset_key" in s["bookmarks"].get("xc_credit", {})
+    ]
     assert len(mid_run) == rows // 7
     assert "keyset_key" not in result.final_state["bookmarks"]["xc_credit"]
 

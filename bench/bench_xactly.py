@@ -1,0 +1,103 @@
+"""tap-xactly vs the floor: the same rows through the same JDBC driver into Python tuples, no Singer output.
+
+    .venv/bin/python -m bench.bench_xactly                        # 100k and 1M rows of xc_credit_held
+    BENCH_XACTLY_TABLE=xc_credit .venv/bin/python -m bench.bench_xactly 20000   # other table / sizes
+
+The default table is ``xc_credit_held`` (16 columns): reading cost is per value (one JNI call each), and a
+1M-row run of the 47-column ``xc_credit`` takes the better part of an hour on a shared 2-core box.
+Two floors, both reading ``SELECT <all columns> FROM xactly.<table> ORDER BY MODIFIED_DATE, <key>``
+from the H2 emulator over TCP with H2's JDBC driver in a JPype JVM: ``dbapi2`` (``jpype.dbapi2`` cursor,
+``fetchmany(10000)``: what a Python DB-API user writes) and ``getstring`` (one ``getString`` per value into
+a tuple: the fewest JNI calls per value; the tap reads the same way). The ratio is against the faster one.
+Databases are cached under ``output/bench-xactly`` (built once per size: generation dominates at 1M rows).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from bench.harness import measure, write_result
+from emulators.xactly import XactlyEmulator
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "output" / "bench-xactly"
+BIN = Path(sys.executable).parent
+TABLE = os.environ.get("BENCH_XACTLY_TABLE", "xc_credit_held")
+SIZES = [100_000, 1_000_000]
+
+FLOOR = r"""
+import sys, jpype, jpype.dbapi2 as dbapi2
+url, jar, user, password, mode, columns, table, key = sys.argv[1:9]
+jpype.startJVM("-Duser.timezone=UTC", classpath=[jar], convertStrings=True)
+cx = dbapi2.connect(url, driver="org.h2.Driver", driver_args={"user": user, "password": password})
+sql = f"SELECT {columns} FROM xactly.{table} ORDER BY MODIFIED_DATE, {key}"
+n = 0
+if mode == "dbapi2":
+    cur = cx.cursor(); cur.execute(sql)
+    while rows := cur.fetchmany(10000):
+        n += len(rows)
+else:
+    st = cx.connection.prepareStatement(sql); st.setFetchSize(10000)
+    rs = st.executeQuery(); get = rs.getString
+    idx = range(1, rs.getMetaData().getColumnCount() + 1)
+    while rs.next():
+        row = tuple([get(i) for i in idx]); n += 1
+print(n)
+"""
+
+
+def run(size: int) -> dict:
+    emu = XactlyEmulator(seed=1, volume=size, tables=[TABLE], workdir=CACHE / f"{TABLE}-{size}", keep=False)
+    emu.start(reuse=True)
+    try:
+        config = emu.tap_config(tables_include=[TABLE], page_size=10_000)
+        config_path = CACHE / f"config-{size}.json"
+        config_path.write_text(json.dumps(config))
+        columns = ", ".join(emu.tables[TABLE].columns)
+        key = emu.tables[TABLE].key[0]
+        floor_args = [emu.jdbc_url, config["driver_jar"][0], config["username"], config["password"]]
+        python = str(BIN / "python")
+        floors = [
+            measure(f"floor-{mode}", [python, "-c", FLOOR, *floor_args, mode, columns, TABLE, key], size)
+            # dbapi2 is the slower floor; at 1M rows it only adds wall time.
+            for mode in (("getstring", "dbapi2") if size <= 100_000 else ("getstring",))
+        ]
+        tap = measure("tap-xactly", [str(BIN / "tap-xactly"), "--config", str(config_path)], size)
+    finally:
+        emu.server.stop()
+    floor = max(floors, key=lambda m: m.records_per_second)
+    return {
+        "rows": size,
+        "columns": len(emu.tables[TABLE].columns),
+        "floors": [m.as_dict() for m in floors],
+        "tap": tap.as_dict(),
+        "ratio_vs_fastest_floor": round(tap.records_per_second / floor.records_per_second, 3),
+    }
+
+
+def main() -> None:
+    sizes = [int(a) for a in sys.argv[1:]] or SIZES
+    CACHE.mkdir(parents=True, exist_ok=True)
+    results = []
+    for size in sizes:
+        results.append(run(size))
+        print(json.dumps(results[-1]), flush=True)
+    rss = {r["rows"]: r["tap"]["peak_rss_mb"] for r in results}
+    payload = {
+        "table": TABLE,
+        "source": "H2 2.1.214 over TCP (emulators.xactly), H2 JDBC driver in JPype",
+        "target_ratio": 0.35,
+        "results": results,
+    }
+    if len(rss) > 1:
+        small, large = min(rss), max(rss)
+        payload["tap_peak_rss_growth"] = round(rss[large] / rss[small], 3)
+    path = write_result("xactly", payload)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
