@@ -18,4 +18,6 @@ else
   export AIRFLOW__SENTRY__SENTRY_ON="${AIRFLOW__SENTRY__SENTRY_ON:-False}"
 fi
 export MELTANO_PROJECT_ROOT="${MELTANO_PROJECT_ROOT:-$root}"
-exec "${AIRFLOW_VENV:-$root/.venv-airflow}/bin/airflow" "$@"
+venv="${AIRFLOW_VENV:-$root/.venv-airflow}"
+export PATH="$venv/bin:$PATH"  # `standalone` starts its components as `airflow <component>`
+exec "$venv/bin/airflow" "$@"
