@@ -49,8 +49,7 @@ def test_warehouse_matches_the_source_row_for_row_and_again_after_changes(meltan
         assert warehouse_rows(meltano, emu, table) == truth_rows(emu, table), f"{table} after changes"
         key = emu.tables[table].key
         if key:
-            (count, distinct) = meltano.query(f'select count(*), count(distinct "{key[0]}") from "{SCHEMA}"."{table}"')[
-                0
-            ]
+            sql = f'select count(*), count(distinct "{key[0]}") from "{SCHEMA}"."{table}"'
+            ((count, distinct),) = meltano.query(sql)
             assert count == distinct, f"{table}: duplicates"
     assert changes["xc_credit"].updated, "the change step must update existing rows"
