@@ -309,6 +309,10 @@ class Factory:
                     "instance_id": 1 + n // len(METRICS),
                     "type": "activate" if n == 0 else ("fulfill" if n % 2 else "pause"),
                     "time": audit["created_at"],
+                    # present on apply_sla / update_status events respectively, null otherwise
+                    "sla": {"target": 60, "business_hours": False} if n == 0 else None,
+                    "status": {"calendar": 30 * n, "business": 0} if n else None,
+                    "deleted": False,
                 }
             )
         return out
@@ -427,7 +431,7 @@ class Factory:
             "active": True,
             "position": key - self.account.id_base,
             "description": None,
-            "restriction": None,
+            "restriction": None if rng.random() < 0.5 else {"type": "Group", "id": self._pick(rng, self.group_ids)},
             "actions": [
                 {"field": "status", "value": "solved"},
                 {"field": "comment_value", "value": "Thanks!"},
@@ -475,6 +479,8 @@ class Factory:
             "updated_at": iso(created),
             "removable": True,
             "agent_description": None,
+            "sub_type_id": 0,
+            "system_field_options": [],
             "custom_field_options": options,
         }
 
@@ -501,9 +507,7 @@ class Factory:
             "updated_at": iso(updated),
         }
 
-    def satisfaction_rating(
-        self, key: int, rng: random.Random, created: datetime, updated: datetime
-    ) -> Record:
+    def satisfaction_rating(self, key: int, rng: random.Random, created: datetime, updated: datetime) -> Record:
         """Build a CSAT rating of a ticket."""
         return {
             "url": self._link("satisfaction_ratings", key),
@@ -516,6 +520,7 @@ class Factory:
             "comment": rng.choice(("", "great help", "too slow")),
             "reason": None,
             "reason_id": None,
+            "reason_code": rng.choice((0, 5, 7, 1000)),
             "created_at": iso(created),
             "updated_at": iso(updated),
         }

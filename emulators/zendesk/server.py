@@ -56,8 +56,7 @@ EXPORT_LAG = 60
 FORBIDDEN = {
     "error": {
         "title": "Forbidden",
-        "message": "Access to this resource is restricted. "
-        "Please contact the account administrator for assistance.",
+        "message": "Access to this resource is restricted. Please contact the account administrator for assistance.",
     }
 }
 #: Collections whose deletions stay visible (Zendesk soft-deletes them and exports the tombstone).
@@ -220,9 +219,7 @@ class ZendeskEmulator(HttpEmulator):
             if ticket is not None:
                 self.audit_times[key] = self.factory.audit_times(ticket, rng)
 
-    def advance(
-        self, updates: int = 5, creates: int = 5, deletes: int = 2, seconds: float = 86_400
-    ) -> Mutation:
+    def advance(self, updates: int = 5, creates: int = 5, deletes: int = 2, seconds: float = 86_400) -> Mutation:
         """Move to the next day: tickets/users/organisations changed, created, soft-deleted.
 
         A few configuration objects are edited too. Every change is stamped :meth:`stamp`.
@@ -238,9 +235,9 @@ class ZendeskEmulator(HttpEmulator):
                 self._soft_delete(name, collection, step.deleted)
                 if name == "tickets":
                     self._make_ticket_children(step.created)
-                change.merge(step)
+                change.merge(step, name)
             for name in EDITED:
-                change.merge(self.collections[name].mutate(rng, min(updates, 2), min(creates, 1), 0))
+                change.merge(self.collections[name].mutate(rng, min(updates, 2), min(creates, 1), 0), name)
             self._indexes.clear()
             self._metric_events = None
             return change
@@ -310,9 +307,7 @@ class ZendeskEmulator(HttpEmulator):
         return [
             route("incremental/tickets/cursor", lambda r: self._cursor_export(r, "tickets"), "tickets"),
             route("incremental/users/cursor", lambda r: self._cursor_export(r, "users"), "users"),
-            route(
-                "incremental/organizations", lambda r: self._time_export(r, "organizations"), "organizations"
-            ),
+            route("incremental/organizations", lambda r: self._time_export(r, "organizations"), "organizations"),
             route(
                 "incremental/ticket_metric_events",
                 lambda r: self._time_export(r, "ticket_metric_events"),
@@ -388,9 +383,7 @@ class ZendeskEmulator(HttpEmulator):
                 if name == "ticket_metric_events":
                     index = [(epoch(parse_iso(e["time"])), n) for n, e in enumerate(self.metric_events())]
                 elif name == "tickets":
-                    index = sorted(
-                        (t["generated_timestamp"], t["id"]) for t in self.collections[name].records()
-                    )
+                    index = sorted((t["generated_timestamp"], t["id"]) for t in self.collections[name].records())
                 else:
                     records = self.collections[name].records()
                     index = sorted((epoch(parse_iso(r["updated_at"])), r["id"]) for r in records)
@@ -486,13 +479,9 @@ class ZendeskEmulator(HttpEmulator):
         try:
             size = int(raw)
         except ValueError:
-            raise _bad_request(
-                f"page[size] must be an integer, got {raw!r}", "InvalidPaginationParameter"
-            ) from None
+            raise _bad_request(f"page[size] must be an integer, got {raw!r}", "InvalidPaginationParameter") from None
         if not 1 <= size <= MAX_LIST_PAGE:
-            raise _bad_request(
-                f"page[size] must be between 1 and {MAX_LIST_PAGE}", "InvalidPaginationParameter"
-            )
+            raise _bad_request(f"page[size] must be between 1 and {MAX_LIST_PAGE}", "InvalidPaginationParameter")
         return size
 
     def _cbp_response(

@@ -71,9 +71,7 @@ GROUPS = schema(
     created_at=WHEN, updated_at=WHEN,
 )  # fmt: skip
 
-GROUP_MEMBERSHIPS = schema(
-    id=INT, url=STR, user_id=INT, group_id=INT, default=BOOL, created_at=WHEN, updated_at=WHEN
-)
+GROUP_MEMBERSHIPS = schema(id=INT, url=STR, user_id=INT, group_id=INT, default=BOOL, created_at=WHEN, updated_at=WHEN)
 
 MACROS = schema(
     id=INT, url=STR, title=STR, raw_title=STR, active=BOOL, position=INT, description=STR,

@@ -49,9 +49,7 @@ def problems(config: Mapping[str, Any], now: datetime | None = None) -> list[str
     found = []
     if not config.get("access_token") and not (config.get("email") and config.get("api_token")):
         if config.get("api_token"):
-            found.append(
-                "'email' is required with 'api_token' (Zendesk API-token auth sends '{email}/token')"
-            )
+            found.append("'email' is required with 'api_token' (Zendesk API-token auth sends '{email}/token')")
         else:
             found.append(
                 "no credentials: set 'email' + 'api_token' (API token) or 'access_token' (OAuth); "
@@ -66,9 +64,7 @@ def _endpoint_problems(config: Mapping[str, Any]) -> list[str]:
     explicit = str(config.get("api_url") or "").strip()
     if explicit:
         if urlsplit(explicit).scheme not in {"http", "https"} or not urlsplit(explicit).hostname:
-            return [
-                f"'api_url' must be an http(s) URL such as https://acme.zendesk.com/api/v2, got {explicit!r}"
-            ]
+            return [f"'api_url' must be an http(s) URL such as https://acme.zendesk.com/api/v2, got {explicit!r}"]
         return []
     raw = str(config.get("subdomain") or "").strip()
     if not raw:

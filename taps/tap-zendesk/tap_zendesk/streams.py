@@ -10,6 +10,7 @@ no change timestamp at all and are full table.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from typing_extensions import override
@@ -44,6 +45,7 @@ class TicketsStream(CursorExportStream):
     records_key = "tickets"
     replication_key = "generated_timestamp"
     schema = schemas.TICKETS
+    side_loads = frozenset({"metric_set"})
 
     @override
     def get_url_params(self, context: Context | None, next_page_token: str | None) -> dict[str, Any]:
@@ -55,14 +57,19 @@ class TicketsStream(CursorExportStream):
     @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
         row.pop("fields", None)  # a duplicate of custom_fields (singer-io drops it too)
-        return row
+        return super().post_process(row, context)
 
     @override
     def generate_child_contexts(self, record: Record, context: Context | None) -> Iterable[Context | None]:
         """Skip children of deleted tickets: no audits or metrics are left to fetch (singer-io PR #149)."""
         metric_set = record.pop("metric_set", None)
-        if record.get("status") != "deleted":
+        if self.children_wanted and record.get("status") != "deleted":
             yield {"ticket_id": record["id"], "metric_sets": [metric_set] if metric_set else []}
+
+    @cached_property
+    def children_wanted(self) -> bool:
+        """Whether any child stream runs; if not, the SDK need not visit children per ticket."""
+        return any(child.selected or child.has_selected_descendents for child in self.child_streams)
 
 
 class UsersStream(CursorExportStream):
