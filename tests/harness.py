@@ -37,6 +37,9 @@ class MeltanoSandbox:
                 "MELTANO_ENVIRONMENT": "dev",
                 "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
                 "MELTANO_STATE_BACKEND_URI": f"file://{self.root / 'state'}",
+                # Own system database too: Meltano refuses to start a job whose state id is already
+                # running according to it, so sandboxes must not share the project's .meltano/meltano.db.
+                "MELTANO_DATABASE_URI": f"sqlite:///{self.root / 'meltano.db'}",
                 "TARGET_WAREHOUSE_FILEPATH": str(self.warehouse_path),
                 "NO_COLOR": "1",
             }
