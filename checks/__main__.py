@@ -21,18 +21,14 @@ def main(argv: list[str] | None = None) -> int:
     """Run one sub-command; return the process exit code."""
     args = _parser().parse_args(argv)
     if not args.warehouse:
-        print(
-            "checks: no warehouse: set CHECKS_WAREHOUSE (duckdb:///<file> or snowflake://)", file=sys.stderr
-        )
+        print("checks: no warehouse: set CHECKS_WAREHOUSE (duckdb:///<file> or snowflake://)", file=sys.stderr)
         return 2
     try:
         project = MeltanoProject.load(args.project_root)
         warehouse = Warehouse.connect(args.warehouse)
         try:
             return (
-                _record(project, warehouse, args)
-                if args.command == "record"
-                else _freshness(project, warehouse, args)
+                _record(project, warehouse, args) if args.command == "record" else _freshness(project, warehouse, args)
             )
         finally:
             warehouse.close()

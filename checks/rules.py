@@ -71,13 +71,9 @@ def check(
         validate_cron(schedule.name, schedule.cron)
         due = due_since(schedule.cron, now, grace)
         for schema in (s.upper() for s in schedule.schemas):
-            tables = sorted(
-                {key for key in by_table if key[0] == schema} | {k for k in present if k[0] == schema}
-            )
+            tables = sorted({key for key in by_table if key[0] == schema} | {k for k in present if k[0] == schema})
             if not tables:
-                findings.append(
-                    Finding(schema, f"nothing recorded yet; {schedule.name} was due {due:%Y-%m-%dT%H:%MZ}")
-                )
+                findings.append(Finding(schema, f"nothing recorded yet; {schedule.name} was due {due:%Y-%m-%dT%H:%MZ}"))
             for key in tables:
                 records = sorted(by_table.get(key, []), key=lambda r: r.recorded_at)
                 findings += _freshness(".".join(key), records, schedule, due)

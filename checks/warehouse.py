@@ -77,9 +77,7 @@ class Warehouse:
         """``count(*)`` of every base table in ``schemas`` (case-insensitive), keyed by (schema, table)."""
         wanted = {s.upper() for s in schemas}
         cursor = self._connection.cursor()
-        cursor.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
-        )
+        cursor.execute("SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'")
         tables = [(s, t) for s, t in cursor.fetchall() if str(s).upper() in wanted]
         counts = {}
         for schema, table in sorted(tables):

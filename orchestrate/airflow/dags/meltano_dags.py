@@ -32,9 +32,7 @@ SCHEDULES_FILE = Path(
     os.environ.get("MELTANO_SCHEDULES_FILE") or PROJECT_ROOT / "orchestrate" / "meltano-schedules.json"
 )
 _PROJECT_MELTANO = PROJECT_ROOT / ".venv" / "bin" / "meltano"
-MELTANO_BIN = os.environ.get("MELTANO_BIN") or (
-    str(_PROJECT_MELTANO) if _PROJECT_MELTANO.exists() else "meltano"
-)
+MELTANO_BIN = os.environ.get("MELTANO_BIN") or (str(_PROJECT_MELTANO) if _PROJECT_MELTANO.exists() else "meltano")
 ENVIRONMENT = os.environ.get("MELTANO_DAG_ENVIRONMENT", "prod")
 RETRIES = int(os.environ.get("MELTANO_DAG_RETRIES", "3"))
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("MELTANO_DAG_RETRY_DELAY_SECONDS", "300")))
