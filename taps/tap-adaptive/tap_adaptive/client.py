@@ -289,6 +289,13 @@ class AdaptiveStream(RESTStream[t.Any]):
     # -- records -------------------------------------------------------------------------------
 
     @override
+    def generate_child_contexts(self, record: dict[str, t.Any], context: Context | None) -> Iterable[Context | None]:
+        # The SDK default copies every record as a child context even for a childless stream: with
+        # exportData's one record per cell that copy was a measurable share of the run (profiled).
+        if self.child_streams:
+            yield from super().generate_child_contexts(record, context)
+
+    @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         try:
             yield from super().get_records(context)
@@ -313,32 +320,47 @@ class AdaptiveStream(RESTStream[t.Any]):
             return
         yield from self.flatten(output)
 
-    def flatten(self, output: etree._Element) -> Iterator[dict[str, t.Any]]:
-        """One record per node; containers under ``<output>`` are descended into without a record."""
-        converters = [(attr, snake(attr), CONVERTERS[kind][0], kind == "str") for attr, kind in self.fields.items()]
-        tags = self.node_tags
+    def flatten(self, output: etree._Element) -> Iterator[dict[str, t.Any]]:  # noqa: PLR0912
+        """One record per node, pre-order; containers under ``<output>`` are descended into without a record.
 
-        def build(
-            el: etree._Element, parent_id: t.Any, depth: int, path: list[str], root_id: t.Any
-        ) -> Iterator[dict[str, t.Any]]:
-            attrib = el.attrib
-            record: dict[str, t.Any] = {}
-            for attr, column, convert, is_str in converters:
+        Iterative (explicit stack) rather than recursive generators: a 50k-node account tree nine
+        levels deep would otherwise pass every record through a chain of nested generators.
+        """
+        texts = [(attr, snake(attr)) for attr, kind in self.fields.items() if kind == "str"]
+        converted = [(attr, snake(attr), CONVERTERS[kind][0]) for attr, kind in self.fields.items() if kind != "str"]
+        tags = self.node_tags
+        hierarchy, root_key, with_attributes = self.hierarchy, self.root_key, self.has_attributes
+        child_fields = self.child_fields
+        top: list[etree._Element] = []
+        containers = [output]
+        while containers:
+            for el in containers.pop(0):
+                if isinstance(el.tag, str):
+                    (top if el.tag in tags else containers).append(el)
+        # (element, parent id, depth, parent path, root id)
+        stack: list[tuple[etree._Element, t.Any, int, list[str], t.Any]] = [
+            (el, None, 0, [], None) for el in reversed(top)
+        ]
+        while stack:
+            el, parent_id, depth, path, root_id = stack.pop()
+            attrib = dict(el.attrib)
+            record: dict[str, t.Any] = {column: attrib.get(attr) for attr, column in texts}
+            for attr, column, convert in converted:
                 raw = attrib.get(attr)
-                record[column] = raw if (raw is None or is_str) else convert(raw)
+                record[column] = None if raw is None else convert(raw)
             node_type = tags[el.tag]
             if node_type is not None:
                 record["node_type"] = node_type
-            name = attrib.get("name") or attrib.get("label") or attrib.get("code") or ""
-            own_path = [*path, name]
             node_id = record.get("id", record.get("code"))
-            if self.hierarchy:
+            own_path = [*path, attrib.get("name") or attrib.get("label") or attrib.get("code") or ""]
+            if hierarchy:
                 record["parent_id"] = parent_id
                 record["depth"] = depth
                 record["path"] = own_path
-            if self.root_key:
-                record[self.root_key] = root_id if depth else node_id
-            children = []
+            own_root = root_id if depth else node_id
+            if root_key:
+                record[root_key] = own_root
+            children: list[etree._Element] = []
             attributes: list[dict[str, t.Any]] = []
             for child in el:
                 tag = child.tag
@@ -346,28 +368,15 @@ class AdaptiveStream(RESTStream[t.Any]):
                     children.append(child)
                 elif tag == "attributes":
                     attributes.extend({snake(k): v for k, v in a.attrib.items()} for a in child)
-                elif tag in self.child_fields:
-                    column = snake(tag)
-                    if self.child_fields[tag] == "object":
-                        record[column] = {snake(k): to_bool(v) for k, v in child.attrib.items()}
+                elif tag in child_fields:
+                    if child_fields[tag] == "object":
+                        record[snake(tag)] = {snake(k): to_bool(v) for k, v in child.attrib.items()}
                     else:
-                        record[column] = [element_object(c) for c in child if isinstance(c.tag, str)]
-            if self.has_attributes:
+                        record[snake(tag)] = [element_object(c) for c in child if isinstance(c.tag, str)]
+            if with_attributes:
                 record["attributes"] = attributes
+            stack.extend((child, node_id, depth + 1, own_path, own_root) for child in reversed(children))
             yield record
-            for child in children:
-                yield from build(child, node_id, depth + 1, own_path, root_id if depth else node_id)
-
-        def walk(container: etree._Element) -> Iterator[dict[str, t.Any]]:
-            for el in container:
-                if not isinstance(el.tag, str):
-                    continue
-                if el.tag in tags:
-                    yield from build(el, None, 0, [], None)
-                else:
-                    yield from walk(el)
-
-        yield from walk(output)
 
     @classmethod
     def build_schema(cls) -> dict[str, t.Any]:

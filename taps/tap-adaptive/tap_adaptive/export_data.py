@@ -113,7 +113,17 @@ class ExportDataStream(AdaptiveStream):
             "account_name": {"type": ["string", "null"]},
             "level_code": {"type": ["string"]},
             "level_name": {"type": ["string", "null"]},
-            "dimensions": {"type": ["object", "null"]},
+            "dimensions": {
+                "type": ["array", "null"],
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "dimension": {"type": "string"},
+                        "code": {"type": ["string", "null"]},
+                        "name": {"type": ["string", "null"]},
+                    },
+                },
+            },
             "dimension_key": {"type": ["string"]},
             "period": {"type": ["string"]},
             "period_start": {"type": ["string", "null"], "format": "date"},
@@ -258,10 +268,15 @@ class ExportDataStream(AdaptiveStream):
                     f"exportData for version {version_name!r} returned account {account_code!r} outside "
                     "`export_data_account_codes`; refusing to load it"
                 )
-            dims = {
-                name: {"code": row[c] if c is not None else None, "name": row[n] if n is not None else None}
+            # A list, not an object keyed by dimension: the SDK walks nested objects of every record.
+            dims = [
+                {
+                    "dimension": name,
+                    "code": row[c] if c is not None else None,
+                    "name": row[n] if n is not None else None,
+                }
                 for name, c, n in layout.dimensions
-            }
+            ]
             base = {
                 "version_id": version_id,
                 "version_name": version_name,
@@ -270,7 +285,7 @@ class ExportDataStream(AdaptiveStream):
                 "level_code": row[layout.level_code] if layout.level_code is not None else row[layout.level_name or 0],
                 "level_name": row[layout.level_name] if layout.level_name is not None else None,
                 "dimensions": dims,
-                "dimension_key": "|".join(f"{k}={(v['code'] or v['name'])}" for k, v in dims.items()),
+                "dimension_key": "|".join(f"{d['dimension']}={d['code'] or d['name']}" for d in dims),
             }
             for index, period, start in periods:
                 cell = row[index]

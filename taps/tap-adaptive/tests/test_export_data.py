@@ -153,5 +153,5 @@ def test_export_data_settings_shape_the_request_and_the_records(adaptive):
     version = call.find("version").get("name")
     assert _landed(run.records["export_data"], version) == _expected(adaptive, call)
     sample = run.records["export_data"][0]
-    assert set(sample["dimensions"]) == {"Department", "Region"}
+    assert [d["dimension"] for d in sample["dimensions"]] == ["Department", "Region"]
     assert {r["period"] for r in run.records["export_data"]} <= {"Q2-2024", "Q3-2024"}
