@@ -81,12 +81,16 @@ def run(size: int) -> dict:
 def main() -> None:
     sizes = [int(a) for a in sys.argv[1:]] or SIZES
     CACHE.mkdir(parents=True, exist_ok=True)
-    results = []
+    results: list[dict] = []
     for size in sizes:
         results.append(run(size))
         print(json.dumps(results[-1]), flush=True)
+        save(results)  # after every size: a 1M run takes long on a shared box
+
+
+def save(results: list[dict]) -> None:
     rss = {r["rows"]: r["tap"]["peak_rss_mb"] for r in results}
-    payload = {
+    payload: dict = {
         "table": TABLE,
         "source": "H2 2.1.214 over TCP (emulators.xactly), H2 JDBC driver in JPype",
         "target_ratio": 0.35,
