@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
+from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -21,14 +23,17 @@ if TYPE_CHECKING:
 
     from singer_sdk.streams import Stream
 
-#: The SDK logs this before re-raising; the command's one-line error already names the stream/URL.
-_SDK_ECHO = "An unhandled error occurred while syncing"
+#: The pip distribution (PyPI's ``tap-zendesk`` is the singer-io tap).
+DISTRIBUTION = "landing-tap-zendesk"
+#: Lines that only echo what the command's one-line error (or the tap's retry warning) already says:
+#: the SDK's "unhandled error" before re-raising, and the backoff library's own retry/give-up logs.
+_ECHOES = ("An unhandled error occurred while syncing", "Giving up %s", "Backing off %s")
 
 
-class _DropSdkEcho(logging.Filter):
+class _DropEchoes(logging.Filter):
     @override
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(_SDK_ECHO)
+        return not str(record.msg).startswith(_ECHOES)
 
 
 class OneLineErrorCommand(SingerCommand):
@@ -40,11 +45,15 @@ class OneLineErrorCommand(SingerCommand):
 
     @override
     def invoke(self, ctx: click.Context) -> Any:
+        # What SingerCommand.invoke sets up, minus its multi-line config error report.
+        logging.captureWarnings(capture=True)
+        warnings.filterwarnings("once", category=DeprecationWarning)
+        sys.excepthook = self.excepthook
         for handler in logging.getLogger().handlers:
-            handler.addFilter(_DropSdkEcho())
+            handler.addFilter(_DropEchoes())
         try:
-            return super().invoke(ctx)
-        except ConfigValidationError as exc:  # raised by our own checks after the SDK's schema pass
+            return click.Command.invoke(self, ctx)
+        except ConfigValidationError as exc:
             self.logger.error("Config error: %s", "; ".join(exc.errors or [str(exc)]))  # noqa: TRY400
             ctx.exit(1)
 
@@ -132,6 +141,15 @@ class TapZendesk(Tap):
             description="Seconds to wait after a 429 that carries no Retry-After header.",
         ),
     ).to_dict()
+
+    @classmethod
+    @override
+    def get_plugin_version(cls) -> str:
+        """Read the version of this distribution (named so as not to clash with PyPI's tap-zendesk)."""
+        try:
+            return metadata.version(DISTRIBUTION)
+        except metadata.PackageNotFoundError:
+            return "[could not be detected]"
 
     def __init__(self, **kwargs: Any) -> None:
         """Validate what JSON Schema cannot (auth pairs, subdomain, start_date) before any request."""

@@ -7,6 +7,8 @@ from urllib.parse import parse_qs
 
 from zendesk_support import by_key, run_tap, tap_config
 
+from emulators.core import FaultRule
+
 ALL_STREAMS = {
     "tickets", "users", "organizations", "groups", "group_memberships", "macros", "tags", "ticket_fields",
     "ticket_forms", "ticket_audits", "ticket_comments", "ticket_metrics", "ticket_metric_events",
@@ -188,6 +190,4 @@ def test_api_token_is_sent_as_basic_email_slash_token(emulator, tmp_path):
 
 
 def _rule(**fields):
-    from emulators.core import FaultRule
-
     return FaultRule.from_dict(fields)
