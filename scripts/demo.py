@@ -25,12 +25,17 @@ WAREHOUSE = ROOT / "output" / "warehouse.duckdb"
 HTTP_EMULATORS: list[tuple[str, int, list[str]]] = [
     ("zengrc", 8711, ["--seed", "1", "--volume", "250"]),
     ("adaptive", 8714, ["--seed", "1", "--volume", "200"]),
+    # two Zendesk accounts: the main support account and the community-relations one
+    ("zendesk", 8712, ["--seed", "1", "--volume", "200"]),
+    ("zendesk", 8713, ["--seed", "2", "--volume", "80", "--option", "account=community"]),
 ]
 #: Meltano jobs of the dev environment, run in this order.
 JOBS: list[str] = [
     "zengrc-to-warehouse",
     "adaptive-to-warehouse",
     "xactly-to-warehouse",
+    "zendesk-to-warehouse",
+    "zendesk-community-relations-to-warehouse",
 ]
 
 
