@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import sys
 import warnings
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -75,6 +74,7 @@ class TapZendesk(Tap):
     """Zendesk Support tap: the singer-io tap's streams on the Meltano Singer SDK, any API host."""
 
     name = "tap-zendesk"
+    package_name = DISTRIBUTION
     message_writer_class = MsgSpecWriter
 
     config_jsonschema = th.PropertiesList(
@@ -141,15 +141,6 @@ class TapZendesk(Tap):
             description="Seconds to wait after a 429 that carries no Retry-After header.",
         ),
     ).to_dict()
-
-    @classmethod
-    @override
-    def get_plugin_version(cls) -> str:
-        """Read the version of this distribution (named so as not to clash with PyPI's tap-zendesk)."""
-        try:
-            return metadata.version(DISTRIBUTION)
-        except metadata.PackageNotFoundError:
-            return "[could not be detected]"
 
     def __init__(self, **kwargs: Any) -> None:
         """Validate what JSON Schema cannot (auth pairs, subdomain, start_date) before any request."""
