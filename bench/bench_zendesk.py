@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 EMAIL, TOKEN = "admin@main.example.com", "main-api-token"
 
-FLOOR = r'''
+FLOOR = r"""
 import sys, orjson, requests
 base, stream = sys.argv[1], sys.argv[2]
 s = requests.Session(); s.auth = (sys.argv[3] + "/token", sys.argv[4])
@@ -55,7 +55,7 @@ for ticket_id in ticket_ids:
         records += len(page["audits"])
         url, params = (page["links"]["next"], None) if page["meta"]["has_more"] else (None, None)
 print(orjson.dumps({"records": records, "requests": requests_made}).decode())
-'''
+"""
 
 
 def bench_env(cache: Path) -> dict[str, str]:
@@ -68,7 +68,7 @@ def bench_env(cache: Path) -> dict[str, str]:
 
 def admin(url: str, path: str, method: str = "GET") -> Any:
     request = urllib.request.Request(url + "/_emulator/" + path, method=method)
-    with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(request, timeout=600) as response:
         return json.load(response)
 
 
@@ -166,7 +166,12 @@ def main(argv: list[str] | None = None) -> int:
             config = workdir / "config.json"
             config.write_text(
                 json.dumps(
-                    {"api_url": url + "/api/v2", "email": EMAIL, "api_token": TOKEN, "start_date": "2020-01-01T00:00:00Z"}
+                    {
+                        "api_url": url + "/api/v2",
+                        "email": EMAIL,
+                        "api_token": TOKEN,
+                        "start_date": "2020-01-01T00:00:00Z",
+                    }
                 )
             )
             warm_up(url, workdir)

@@ -93,7 +93,7 @@ class CustomField:
     title: str
     options: tuple[str, ...] = ()
 
-    def value(self, rng: random.Random) -> Any:  # noqa: PLR0911 - one return per field type
+    def value(self, rng: random.Random) -> Any:
         """Draw a value of this field's type, sometimes empty as in real accounts."""
         if rng.random() < 0.15:
             return None
