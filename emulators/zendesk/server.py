@@ -490,7 +490,9 @@ class ZendeskEmulator(HttpEmulator):
         after = _encode_cursor(cursors[-1]) if cursors else None
         next_url = None
         if has_more:
-            query = f"page[after]={after}&page[size]={self._page_size(request)}"
+            # links.next repeats the request's own filters (e.g. satisfaction_ratings' start_time)
+            kept = "".join(f"&{k}={v}" for k, v in request.query.items() if not k.startswith("page["))
+            query = f"page[after]={after}&page[size]={self._page_size(request)}{kept}"
             next_url = f"{self._origin(request)}{request.path}?{query}"
         tail = {
             "meta": {

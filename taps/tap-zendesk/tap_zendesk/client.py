@@ -19,11 +19,13 @@ import logging
 import random
 import time
 from collections.abc import Generator, Iterable
+from datetime import UTC, datetime
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
+import singer_sdk.singerlib as singer
 from requests.utils import get_environ_proxies
 from singer_sdk import Stream
 from singer_sdk.authenticators import BasicAuthenticator, BearerTokenAuthenticator
@@ -228,6 +230,34 @@ class ZendeskStream(RESTStream[Any]):
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
         yield from response_json(response).get(self.records_key) or ()
+
+    @cached_property
+    def nothing_deselected(self) -> bool:
+        """Whether the catalog keeps every property of this stream (the usual ``<stream>.*`` select)."""
+        return all(self.mask.values())
+
+    @override
+    def _generate_record_messages(self, record: Record) -> Generator[singer.RecordMessage, None, None]:
+        """Skip the SDK's per-record deselection walk when nothing is deselected.
+
+        SDK 0.54 walks every record and each nested object to drop deselected properties; for a
+        ticket that walk is ~30% of the tap's per-record cost in profiles, and a no-op when the
+        catalog selects every property. Type conformance is off (``NONE``), so what remains is what
+        the SDK does next: the stream maps, then one RECORD message per map. Otherwise: the SDK's path.
+        """
+        if not self.nothing_deselected:
+            yield from super()._generate_record_messages(record)
+            return
+        extracted = datetime.now(UTC)
+        for stream_map in self.stream_maps:
+            mapped = stream_map.transform(record)
+            if mapped is not None:
+                yield singer.RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped,
+                    version=self._stream_version,
+                    time_extracted=extracted,
+                )
 
     @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:

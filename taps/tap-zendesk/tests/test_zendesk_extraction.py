@@ -64,6 +64,16 @@ def test_custom_fields_come_through(emulator, tmp_path):
     }
 
 
+def test_deselected_properties_are_not_emitted(emulator, tmp_path):
+    server = emulator("zendesk", seed=6, volume=5)
+    run = run_tap(tmp_path, tap_config(server.url), select={"tickets"}, deselect={"tickets": ["description", "via"]})
+    assert run.records("tickets")
+    for ticket in run.records("tickets"):
+        assert "description" not in ticket
+        assert "via" not in ticket
+        assert "subject" in ticket
+
+
 def test_ticket_export_follows_cursors_until_end_of_stream(emulator, tmp_path):
     server = emulator("zendesk", seed=7, volume=23, export_page_max=5)
     run = run_tap(tmp_path, tap_config(server.url), select={"tickets"})

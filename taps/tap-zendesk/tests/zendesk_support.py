@@ -61,13 +61,14 @@ def run_tap(
     *args: str,
     state: dict[str, Any] | None = None,
     select: set[str] | None = None,
+    deselect: dict[str, list[str]] | None = None,
 ) -> TapRun:
-    """``tap-zendesk --config … [--catalog only `select`] [--state …] args``."""
+    """``tap-zendesk --config … [--catalog only `select`, minus `deselect` properties] [--state …] args``."""
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps(config))
     command = [TAP, "--config", str(config_file), *args]
     if select is not None:
-        command += ["--catalog", str(catalog(tmp_path, config_file, select))]
+        command += ["--catalog", str(catalog(tmp_path, config_file, select, deselect or {}))]
     if state is not None:
         state_file = tmp_path / "state.json"
         state_file.write_text(json.dumps(state))
@@ -77,14 +78,16 @@ def run_tap(
     return TapRun(result.returncode, messages, result.stderr, result.stdout)
 
 
-def catalog(tmp_path: Path, config_file: Path, select: set[str]) -> Path:
-    """The tap's own discovered catalog with only ``select`` streams selected."""
+def catalog(tmp_path: Path, config_file: Path, select: set[str], deselect: dict[str, list[str]]) -> Path:
+    """The tap's own discovered catalog with only ``select`` streams, without ``deselect`` properties."""
     found = subprocess.run([TAP, "--config", str(config_file), "--discover"], capture_output=True, check=True)
     document = json.loads(found.stdout)
     for entry in document["streams"]:
         for item in entry["metadata"]:
             if item["breadcrumb"] == []:
                 item["metadata"]["selected"] = entry["tap_stream_id"] in select
+            elif item["breadcrumb"][-1] in deselect.get(entry["tap_stream_id"], ()):
+                item["metadata"]["selected"] = False
     path = tmp_path / "catalog.json"
     path.write_text(json.dumps(document))
     return path
