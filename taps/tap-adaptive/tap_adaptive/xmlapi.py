@@ -8,7 +8,6 @@ Facts from ``shared/sources/adaptive.md``: one POST endpoint, credentials inside
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -202,15 +201,22 @@ def scan_envelope(body: bytes) -> Envelope:
 
 
 def output_lines(body: bytes) -> Iterator[str]:
-    """Yield the ``<output>`` CSV of a response line by line (line ends kept for quoted multi-line fields)."""
+    """Yield the ``<output>`` CSV of a response line by line (line ends kept for quoted multi-line fields).
+
+    Lines are sliced out of each text piece one at a time: ``StringIO``/``splitlines`` would copy the
+    whole CSV again (StringIO even at 4 bytes a character). libxml2 hands a CDATA section over in one
+    piece, so the peak is the response plus its text, whatever the row count.
+    """
     _reject_doctype(body)
     carry = ""
     for piece in _feed(body, _Collector(keep_output=True)):
         text = carry + piece if carry else piece
-        cut = text.rfind("\n") + 1
-        carry = text[cut:]
-        if cut:
-            yield from io.StringIO(text[:cut])
+        start = 0
+        find = text.find
+        while (end := find("\n", start)) >= 0:
+            yield text[start : end + 1]
+            start = end + 1
+        carry = text[start:]
     if carry:
         yield carry
 
