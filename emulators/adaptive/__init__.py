@@ -41,8 +41,19 @@ THROTTLED = (
 PERMISSION = "error-permission-denied"
 #: Methods whose answer depends on nothing in the request.
 STATIC_METHODS = frozenset(
-    {"exportAccounts", "exportAttributes", "exportDimensions", "exportLevels", "exportTime", "exportVersions",
-     "exportUsers", "exportGroups", "exportActiveCurrencies", "exportSheets", "exportTransactionDefinition"}
+    {
+        "exportAccounts",
+        "exportAttributes",
+        "exportDimensions",
+        "exportLevels",
+        "exportTime",
+        "exportVersions",
+        "exportUsers",
+        "exportGroups",
+        "exportActiveCurrencies",
+        "exportSheets",
+        "exportTransactionDefinition",
+    }
 )
 
 
@@ -54,9 +65,7 @@ def render(node: Node) -> str:
     """One element and its subtree, attribute lists as the nested ``<attributes>`` element (§4)."""
     inner = ""
     if node.attributes:
-        inner += (
-            "<attributes>" + "".join(f"<attribute{_attrs(a)}/>" for a in node.attributes) + "</attributes>"
-        )
+        inner += "<attributes>" + "".join(f"<attribute{_attrs(a)}/>" for a in node.attributes) + "</attributes>"
     inner += "".join(render(child) for child in node.children)
     return f"<{node.tag}{_attrs(node.attrs)}" + (f">{inner}</{node.tag}>" if inner else "/>")
 
@@ -99,9 +108,7 @@ class AdaptiveEmulator(HttpEmulator):
             "exportAttributes": lambda c: render(self.instance.attributes),
             "exportConfigurableModelData": self._model_data,
             "exportCustomerLogo": lambda c: '<logo url="https://cdn.example.com/logos/acme.png"/>',
-            "exportDimensionFamilies": lambda c: (
-                f"<families>{_flat('family', self.instance.families)}</families>"
-            ),
+            "exportDimensionFamilies": lambda c: f"<families>{_flat('family', self.instance.families)}</families>",
             "exportDimensions": lambda c: render(self.instance.dimensions),
             "exportDimensionMapping": lambda c: "<mappings/>",
             "exportGroups": lambda c: f"<groups>{_flat('group', self.instance.groups)}</groups>",
@@ -115,9 +122,7 @@ class AdaptiveEmulator(HttpEmulator):
             ),
             "exportSecurityAudit": self._security_audit,
             "exportSheetDefinition": self._sheet_definition,
-            "exportSheets": lambda c: (
-                "<sheets>" + "".join(render(s) for s in self.instance.sheets) + "</sheets>"
-            ),
+            "exportSheets": lambda c: "<sheets>" + "".join(render(s) for s in self.instance.sheets) + "</sheets>",
             "exportTime": lambda c: render(self.instance.time),
             "exportTransactionDefinition": lambda c: (
                 '<transaction><posting-date name="Posting Date"/><type name="Type">'
@@ -158,9 +163,7 @@ class AdaptiveEmulator(HttpEmulator):
                         **node.attrs,
                         "_tag": node.tag,
                         "_depth": node.depth - 1,
-                        "_parent_id": None
-                        if parent is None
-                        else parent.attrs.get("id", parent.attrs.get("code")),
+                        "_parent_id": None if parent is None else parent.attrs.get("id", parent.attrs.get("code")),
                         "_attributes": node.attributes,
                     }
                 )
@@ -227,9 +230,7 @@ class AdaptiveEmulator(HttpEmulator):
             return self._failure(*AUTH_FAILURE)
         instance_code = creds.get("instanceCode")
         if instance_code and instance_code not in {i["code"] for i in self.instance.instances}:
-            return self._failure(
-                "error-invalid-instance-code", f"Instance '{instance_code}' is not accessible"
-            )
+            return self._failure("error-invalid-instance-code", f"Instance '{instance_code}' is not accessible")
         if self.throttle_next > 0:
             self.throttle_next -= 1
             return self._failure(*THROTTLED)
@@ -269,9 +270,7 @@ class AdaptiveEmulator(HttpEmulator):
             self._csv_cache = {key: csv_text}  # the last answer only: benchmarks repeat one big call
             self._row_counts = {key: len(rows)}
         if call.get("stream") != "true":
-            return self._xml(
-                f'{XML_HEAD}<response success="true"><output>{_cdata(csv_text)}</output></response>'
-            )
+            return self._xml(f'{XML_HEAD}<response success="true"><output>{_cdata(csv_text)}</output></response>')
         sent = self._row_counts[key] + self.row_count_skew.get(request.version or "", 0)
         return self._xml(
             f"{XML_HEAD}<response><output>{_cdata(csv_text)}</output>"

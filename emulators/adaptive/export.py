@@ -123,9 +123,7 @@ def compute(instance: Instance, request: ExportRequest) -> tuple[list[str], list
             raise ApiError("error-version-not-found", f"Version '{request.version}' not found")
         version = found
     if version.attrs["type"] == "VERSION_FOLDER":
-        raise ApiError(
-            "error-invalid-version", f"'{version.attrs['name']}' is a version folder, not a version"
-        )
+        raise ApiError("error-invalid-version", f"'{version.attrs['name']}' is a version folder, not a version")
     months = instance.version_months(version)
     periods, buckets = _periods(months, request)
     accounts = _accounts(instance, request)
@@ -268,9 +266,7 @@ def render_csv(periods: list[str], rows: list[Row], request: ExportRequest) -> s
     header += ["Level Code", "Level Name"] if request.include_codes else ["Level Name"]
     for name in request.dimensions:
         header += (
-            [_quoted(f"{name} Code"), _quoted(f"{name} Name")]
-            if request.include_codes
-            else [_quoted(f"{name} Name")]
+            [_quoted(f"{name} Code"), _quoted(f"{name} Name")] if request.include_codes else [_quoted(f"{name} Name")]
         )
     lines = [",".join(header + periods)]
     for row in rows:

@@ -184,9 +184,7 @@ class Instance:
         while next_id - 100 < self.account_count:
             parent = candidates[rng.randrange(len(candidates))]
             word = rng.choice(WORDS)
-            code = (
-                f"{rng.randint(1000, 9999)}" if rng.random() < 0.5 else f"{word.replace('&', '')}_{next_id}"
-            )
+            code = f"{rng.randint(1000, 9999)}" if rng.random() < 0.5 else f"{word.replace('&', '')}_{next_id}"
             if code in used:
                 code = f"{code}_{next_id}"
             used.add(code)
@@ -778,9 +776,7 @@ class Instance:
             events.append(
                 {
                     "dateTime": moment.strftime("%Y-%m-%d %H:%M:%S"),
-                    "eventType": rng.choice(
-                        ["LOGIN_FAILURE", "PASSWORD_CHANGE", "ACCOUNT_LOCKOUT", "USER_CREATED"]
-                    ),
+                    "eventType": rng.choice(["LOGIN_FAILURE", "PASSWORD_CHANGE", "ACCOUNT_LOCKOUT", "USER_CREATED"]),
                     "actor": f"user{19 + i % 5}@example.com",
                     "ipAddress": f"10.0.{i % 250}.{rng.randint(1, 254)}",
                     "interface": rng.choice(["WEB", "API"]),
