@@ -62,9 +62,14 @@ class Run:
         return Counter({k: len(v) for k, v in self.records.items()})
 
 
-def run_tap(config: dict[str, Any], state: dict[str, Any] | None = None, select: set[str] | None = None) -> Run:
+def run_tap(
+    config: dict[str, Any],
+    state: dict[str, Any] | None = None,
+    select: set[str] | None = None,
+    catalog: dict[str, Any] | None = None,
+) -> Run:
     """Run the tap in this process (fast) and collect what it wrote to stdout."""
-    tap = TapAdaptive(config=config, state=state)
+    tap = TapAdaptive(config=config, state=state, catalog=catalog)
     if select is not None:
         for name, stream in tap.streams.items():
             stream.selected = name in select

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import xml.etree.ElementTree as ET
 
+from tap_adaptive.tap import TapAdaptive
+
 from tests.conftest import ALLOW_LIST, run_cli, run_tap, tap_config
 
 SELECT = {"export_versions", "export_data"}
@@ -155,3 +157,14 @@ def test_export_data_settings_shape_the_request_and_the_records(adaptive):
     sample = run.records["export_data"][0]
     assert [d["dimension"] for d in sample["dimensions"]] == ["Department", "Region"]
     assert {r["period"] for r in run.records["export_data"]} <= {"Q2-2024", "Q3-2024"}
+
+
+def test_deselected_properties_are_dropped_from_cells(adaptive):
+    catalog = TapAdaptive(config=tap_config(adaptive)).catalog_dict
+    for stream in catalog["streams"]:
+        for entry in stream["metadata"]:
+            if stream["tap_stream_id"] == "export_data" and entry["breadcrumb"] == ["properties", "account_name"]:
+                entry["metadata"]["selected"] = False
+    run = run_tap(tap_config(adaptive), select=SELECT, catalog=catalog)
+    assert run.records["export_data"]
+    assert all("account_name" not in r and "account_code" in r for r in run.records["export_data"])
