@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import warnings
@@ -35,6 +36,18 @@ class _DropEchoes(logging.Filter):
         return not str(record.msg).startswith(_ECHOES)
 
 
+def relax_garbage_collection() -> None:
+    """Collect garbage less often: measured ~15% faster on 40k tickets (bench/bench_zendesk.py).
+
+    Each 1000-ticket export page parses into ~100k Python objects; CPython's default gen-0 threshold
+    (700 allocations) runs a collection hundreds of times per page, and every run rescans objects
+    that cannot be garbage (records form no reference cycles). Freezing what import time created and
+    raising the thresholds keeps cycle collection, just less often.
+    """
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
+
+
 class OneLineErrorCommand(SingerCommand):
     """The SDK command, but a failure is one ERROR line (traceback only at DEBUG) and exit code 1.
 
@@ -44,6 +57,7 @@ class OneLineErrorCommand(SingerCommand):
 
     @override
     def invoke(self, ctx: click.Context) -> Any:
+        relax_garbage_collection()
         # What SingerCommand.invoke sets up, minus its multi-line config error report.
         logging.captureWarnings(capture=True)
         warnings.filterwarnings("once", category=DeprecationWarning)

@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,7 @@ def run_tap(
     config_file.write_text(json.dumps(config))
     command = [TAP, "--config", str(config_file), *args]
     if select is not None:
-        command += ["--catalog", str(catalog(tmp_path, config_file, select, deselect or {}))]
+        command += ["--catalog", str(catalog(tmp_path, select, deselect or {}))]
     if state is not None:
         state_file = tmp_path / "state.json"
         state_file.write_text(json.dumps(state))
@@ -78,10 +79,9 @@ def run_tap(
     return TapRun(result.returncode, messages, result.stderr, result.stdout)
 
 
-def catalog(tmp_path: Path, config_file: Path, select: set[str], deselect: dict[str, list[str]]) -> Path:
+def catalog(tmp_path: Path, select: set[str], deselect: dict[str, list[str]]) -> Path:
     """The tap's own discovered catalog with only ``select`` streams, without ``deselect`` properties."""
-    found = subprocess.run([TAP, "--config", str(config_file), "--discover"], capture_output=True, check=True)
-    document = json.loads(found.stdout)
+    document = json.loads(_discovered())
     for entry in document["streams"]:
         for item in entry["metadata"]:
             if item["breadcrumb"] == []:
@@ -91,6 +91,12 @@ def catalog(tmp_path: Path, config_file: Path, select: set[str], deselect: dict[
     path = tmp_path / "catalog.json"
     path.write_text(json.dumps(document))
     return path
+
+
+@cache
+def _discovered() -> str:
+    """``--discover`` output: static (no network, no config needed), so one discovery serves every test."""
+    return subprocess.run([TAP, "--discover"], capture_output=True, check=True, text=True).stdout
 
 
 def by_key(records: list[dict[str, Any]], key: str = "id") -> dict[Any, dict[str, Any]]:
