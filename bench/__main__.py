@@ -12,7 +12,8 @@ def main() -> int:
     names = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name.startswith("bench_"))
     for name in names:
         print(f"==> {name}", flush=True)
-        importlib.import_module(f"bench.{name}").main([])
+        sys.argv = [f"bench.{name}"]  # each benchmark runs with its own defaults
+        importlib.import_module(f"bench.{name}").main()
     return 0
 
 
