@@ -80,3 +80,20 @@ def test_a_second_run_skips_versions_already_exported_and_keeps_their_rows(melta
     assert server.emulator.calls(), "the other exports still ran"
     (count, deleted) = meltano.query(f'select count(*), count(_sdc_deleted_at) from "{SCHEMA}".export_data')[0]
     assert (count, deleted) == (first, 0)
+
+
+def test_user_identities_land_only_as_keyed_hashes(meltano, emulator):
+    server = emulator("adaptive", seed=32, volume=20)
+    meltano.run("run", JOB, env=point_at(server))
+    users = {u["id"]: u for u in server.emulator.truth()["exportUsers"]}
+    landed = meltano.query(f'select id, name, login, email, position from "{SCHEMA}".export_users')
+    assert len(landed) == len(users)
+    for user_id, name, login, email, position in landed:
+        source = users[str(user_id)]
+        assert position == source["position"]  # not personal: kept
+        for hashed, raw in ((name, source["name"]), (login, source["login"]), (email, source["email"])):
+            if not raw:
+                assert not hashed  # nothing to hide, nothing invented
+                continue
+            assert len(hashed) == 64
+            assert raw.lower() not in hashed.lower()
