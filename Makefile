@@ -18,7 +18,7 @@ demo: setup plugins
 
 # Each package's tests run in their own session from their own folder, as they would standalone;
 # the root session runs the cross-tap tests under tests/.
-test: setup plugins airflow-setup fakesnow-setup
+test: setup plugins airflow-setup fakesnow-setup lint
 	@set -e; for pkg in $(PACKAGES); do echo "==> pytest $$pkg"; (cd $$pkg && $(CURDIR)/$(BIN)/python -m pytest); done
 	@echo "==> pytest tests (end to end)"; $(BIN)/python -m pytest
 
@@ -67,7 +67,8 @@ plugins: .meltano/.installed
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy emulators $(addsuffix /*/,$(PACKAGES))
+	$(BIN)/mypy emulators checks bench
+	@set -e; for pkg in $(PACKAGES); do $(BIN)/mypy $$(ls -d $$pkg/*/ | grep -v -e /tests/ -e egg-info); done
 
 # Re-pin every Python dependency of the dev venv (run after changing a pyproject.toml).
 lock:

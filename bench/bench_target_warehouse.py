@@ -77,9 +77,7 @@ def generate(folder: Path, records: int) -> tuple[Path, Path]:
     start = datetime(2024, 1, 1, tzinfo=UTC)
     singer, bare = folder / "singer.jsonl", folder / "records.jsonl"
     with singer.open("wb") as s_out, bare.open("wb") as b_out:
-        s_out.write(
-            orjson.dumps({"type": "SCHEMA", "stream": "controls", "schema": SCHEMA, "key_properties": ["id"]})
-        )
+        s_out.write(orjson.dumps({"type": "SCHEMA", "stream": "controls", "schema": SCHEMA, "key_properties": ["id"]}))
         s_out.write(b"\n")
         for i in range(records):
             record = _record(i, rng, start)
@@ -115,9 +113,7 @@ def main() -> None:
         command = [TARGET, "--config", str(config), "--input", str(singer)]
         target = measure("target-warehouse", command, args.records)
         target_cpu, cpu = _children_cpu() - cpu, _children_cpu()
-        floor_sql = (
-            f"CREATE TABLE controls AS SELECT * FROM read_json('{bare}', format = 'newline_delimited')"
-        )
+        floor_sql = f"CREATE TABLE controls AS SELECT * FROM read_json('{bare}', format = 'newline_delimited')"
         floor_code = f"import duckdb; duckdb.connect({str(folder / 'floor.duckdb')!r}).execute({floor_sql!r})"
         floor = measure("duckdb read_json floor", [sys.executable, "-c", floor_code], args.records)
         floor_cpu = _children_cpu() - cpu

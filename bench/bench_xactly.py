@@ -18,6 +18,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from bench.harness import measure, write_result
 from emulators.xactly import XactlyEmulator
@@ -49,7 +50,7 @@ print(n)
 """
 
 
-def run(size: int) -> dict:
+def run(size: int) -> dict[str, Any]:
     emu = XactlyEmulator(seed=1, volume=size, tables=[TABLE], workdir=CACHE / f"{TABLE}-{size}", keep=False)
     emu.start(reuse=True)
     try:
@@ -81,16 +82,16 @@ def run(size: int) -> dict:
 def main() -> None:
     sizes = [int(a) for a in sys.argv[1:]] or SIZES
     CACHE.mkdir(parents=True, exist_ok=True)
-    results: list[dict] = []
+    results: list[dict[str, Any]] = []
     for size in sizes:
         results.append(run(size))
         print(json.dumps(results[-1]), flush=True)
         save(results)  # after every size: a 1M run takes long on a shared box
 
 
-def save(results: list[dict]) -> None:
+def save(results: list[dict[str, Any]]) -> None:
     rss = {r["rows"]: r["tap"]["peak_rss_mb"] for r in results}
-    payload: dict = {
+    payload: dict[str, Any] = {
         "table": TABLE,
         "source": "H2 2.1.214 over TCP (emulators.xactly), H2 JDBC driver in JPype",
         "target_ratio": 0.35,

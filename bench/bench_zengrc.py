@@ -15,6 +15,7 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import orjson
 import requests
@@ -41,7 +42,7 @@ def floor(url: str) -> int:
     return count
 
 
-def run_volume(records: int, rounds: int) -> dict[str, object]:
+def run_volume(records: int, rounds: int) -> dict[str, Any]:
     with served("zengrc", "--volume", str(records), "--option", f"only={COLLECTION}") as url:
         config = {
             "api_url": f"{url}/api/v2",
