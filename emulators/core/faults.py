@@ -99,6 +99,12 @@ class FaultPlan:
         rules = config.get("faults", []) if isinstance(config, Mapping) else config
         return cls(FaultRule.from_dict(r) for r in rules)
 
+    @property
+    def rules(self) -> list[FaultRule]:
+        """The active rules, in the order they are offered each request."""
+        with self._lock:
+            return list(self._rules)
+
     def replace(self, rules: Iterable[FaultRule]) -> None:
         """Swap in a new rule list (counters start from zero)."""
         with self._lock:

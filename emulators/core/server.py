@@ -180,7 +180,7 @@ class HttpEmulator(abc.ABC):
             return json_response(self.faults.as_list())
 
         async def put_faults(request: web.Request) -> web.Response:
-            self.faults.replace(FaultPlan.from_config(await request.json())._rules)
+            self.faults.replace(FaultPlan.from_config(await request.json()).rules)
             return json_response(self.faults.as_list())
 
         async def get_requests(_: web.Request) -> web.Response:
