@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -54,9 +55,7 @@ def run_volume(records: int, rounds: int) -> dict[str, Any]:
             json.dump(config, handle)
         catalog = Path(handle.name).with_suffix(".catalog.json")
         discovered = json.loads(
-            __import__("subprocess")
-            .run([TAP, "--config", handle.name, "--discover"], capture_output=True, check=True)
-            .stdout
+            subprocess.run([TAP, "--config", handle.name, "--discover"], capture_output=True, check=True).stdout
         )
         for stream in discovered["streams"]:
             selected = stream["tap_stream_id"] == COLLECTION

@@ -37,6 +37,7 @@ if t.TYPE_CHECKING:
     import requests
     from backoff.types import Details
     from singer_sdk.helpers.types import Context
+    from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 #: Longest wait we accept from a ``Retry-After`` header; beyond it the run fails rather than hangs.
 MAX_RETRY_AFTER_SECONDS = 300.0
@@ -122,9 +123,9 @@ class ZenGRCStream(RESTStream["ParseResult"]):
         return self.url_base + self.path
 
     @override
-    def get_http_request(self, *, page: t.Any) -> t.Any:
+    def get_http_request(self, *, page: PageContext[ParseResult]) -> HTTPRequest:
         request = super().get_http_request(page=page)
-        token: ParseResult | None = page.next_page_token
+        token = page.next_page_token
         if token is not None:
             # The href is opaque: follow its path too, not only its query.
             request.url = urljoin(self.origin, token.path)
