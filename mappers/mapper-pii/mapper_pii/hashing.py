@@ -12,7 +12,7 @@ import hmac
 import json
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -199,3 +199,55 @@ def _hashed(old: dict[str, Any]) -> dict[str, Any]:
     types = _types(old)
     nullable = not types or "null" in types
     return {"type": ["string", "null"] if nullable else "string", "description": _HASHED_DESCRIPTION}
+
+
+class MessageHasher:
+    """The one place that decides what a Singer message looks like after hashing.
+
+    Used by both ways personal fields are hashed in this project: the ``pii-hashed-tap`` launcher
+    that every extractor with personal fields runs through (``launcher.py``), and the standalone
+    ``mapper-pii`` inline mapper (``mapper.py``). Both therefore hash the same fields the same way.
+    """
+
+    def __init__(self, key: str | None, hash_fields: Mapping[str, Sequence[str]] | None) -> None:
+        """Parse the configured paths and check the key before any message is read.
+
+        Raises :class:`PiiConfigError` when a stream is configured but the key is missing or too
+        short, or a path is malformed: hashing must be able to run before anything is extracted.
+        """
+        self.paths: dict[str, tuple[FieldPath, ...]] = {
+            stream: tuple(FieldPath.parse(text) for text in texts)
+            for stream, texts in (hash_fields or {}).items()
+            if texts
+        }
+        if self.paths and not key:
+            streams = ", ".join(sorted(self.paths))
+            msg = (
+                f"refusing to start: hash_key is not set (export PII_HASH_KEY) but hashing is "
+                f"configured for streams: {streams}"
+            )
+            raise PiiConfigError(msg)
+        self._hasher = KeyedHasher(key) if key else None
+
+    def hash_message(self, message: dict[str, Any]) -> None:
+        """Hash a SCHEMA or RECORD message of a configured stream in place; others are left alone.
+
+        A BATCH message of a configured stream is refused: its files would carry the raw values
+        past this process.
+        """
+        stream = message.get("stream")
+        paths = self.paths.get(stream) if isinstance(stream, str) else None
+        if not paths:
+            return
+        kind = message.get("type")
+        if kind == "RECORD" and self._hasher is not None:
+            for path in paths:
+                hash_in_record(message["record"], path.segments, self._hasher)
+        elif kind == "SCHEMA":
+            for path in paths:
+                hash_in_schema(message["schema"], path, stream)  # type: ignore[arg-type]
+        elif kind == "BATCH":
+            msg = (
+                f"stream {stream!r} sent a BATCH message: batch files cannot be hashed; turn off the tap's batch_config"
+            )
+            raise PiiConfigError(msg)

@@ -1,5 +1,10 @@
 """``mapper-pii``: a Singer inline mapper that hashes personal fields with a secret key.
 
+Meltano jobs no longer use it: every extractor with personal fields hashes through the
+``pii-hashed-tap`` launcher (``launcher.py``), so no invocation can skip hashing. The mapper stays
+for pipelines outside this project's Meltano definitions (``tap | mapper-pii | target``) and
+shares the message hashing (:class:`MessageHasher`) with the launcher.
+
 Why a mapper of our own rather than SDK stream maps: the SDK's map expressions offer md5 and
 sha256 but no keyed hash, and a missing salt only shows up at the first record. This mapper
 checks its key before reading a single message and refuses to start without it, and it is the
@@ -19,7 +24,7 @@ from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.mapper_base import InlineMapper
 from singer_sdk.singerlib.encoding.simple import Message
 
-from mapper_pii.hashing import FieldPath, KeyedHasher, PiiConfigError, hash_in_record, hash_in_schema
+from mapper_pii.hashing import MessageHasher, PiiConfigError
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -82,37 +87,18 @@ class PiiMapper(InlineMapper):
 
     def __init__(self, **kwargs: t.Any) -> None:
         super().__init__(**kwargs)
-        self._paths = {
-            stream: tuple(FieldPath.parse(text) for text in texts)
-            for stream, texts in (self.config.get("hash_fields") or {}).items()
-            if texts
-        }
-        key = self.config.get("hash_key") or ""
-        if self._paths and not key:
-            streams = ", ".join(sorted(self._paths))
-            msg = (
-                f"refusing to start: hash_key is not set (export PII_HASH_KEY) but hashing is "
-                f"configured for streams: {streams}"
-            )
-            raise PiiConfigError(msg)
-        if not self._paths:
+        self._hashing = MessageHasher(self.config.get("hash_key"), self.config.get("hash_fields"))
+        if not self._hashing.paths:
             self.logger.warning("mapper-pii has no hash_fields configured: records pass through unchanged")
-        self._hasher = KeyedHasher(key) if key else None
 
     @override
     def map_schema_message(self, message_dict: dict[str, t.Any]) -> t.Iterable[Message]:
-        stream = message_dict["stream"]
-        for path in self._paths.get(stream, ()):
-            hash_in_schema(message_dict["schema"], path, stream)
+        self._hashing.hash_message(message_dict)
         yield _Verbatim(message_dict)
 
     @override
     def map_record_message(self, message_dict: dict[str, t.Any]) -> t.Iterable[Message]:
-        paths = self._paths.get(message_dict["stream"])
-        if paths and self._hasher is not None:
-            record = message_dict["record"]
-            for path in paths:
-                hash_in_record(record, path.segments, self._hasher)
+        self._hashing.hash_message(message_dict)
         yield _Verbatim(message_dict)
 
     @override
