@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import time
 import typing as t
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, wraps
 
 import requests
 import singer_sdk.singerlib as singer
@@ -17,28 +18,54 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.pagination import BaseAPIPaginator, SinglePagePaginator
 from typing_extensions import override
 
+from tap_adaptive.transport import host_of, is_certificate_failure, retry_after_seconds, session_for
 from tap_adaptive.xmlapi import Envelope, MalformedXMLError, call_body, envelope_of, parse_document, snake
 
 if t.TYPE_CHECKING:
     from backoff.types import Details
-    from singer_sdk.helpers.types import Context
+    from singer_sdk.helpers.types import Context, RequestFunc
 
 #: wdadaptivepy raises InvalidCredentialsError on exactly this key (adaptive.md §4).
 AUTH_FAILURE_KEY = "error-authentication-failure"
 #: Adaptive limits concurrent requests per instance (adaptive.md §9.5); keys are undocumented: match words.
 THROTTLE_WORDS = ("concurren", "throttl", "rate-limit", "too-many")
-#: Feature-off / licence / permission failures: the table must still exist, empty ("skeleton tables", §2).
+#: Feature-off / licence / permission failures (the contract's "plan-gated" 403/404 for an XML API that
+#: answers HTTP 200): skipped with a warning if never read before, fatal if it was (see get_records).
 UNSUPPORTED_WORDS = ("permission", "not-enabled", "not-licensed", "feature", "unsupported", "not-supported")
+#: Failures the SDK's backoff retries (its own list, plus our deadline which is a Timeout).
+RETRIABLE_ERRORS = (
+    ConnectionResetError,
+    RetriableAPIError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+#: Key in a stream's bookmarks recording its last complete, permitted read: what tells a revoked
+#: permission (an error) from a method this instance never allowed (a warning).
+READ_MARK = "last_successful_read_at"
 
 Converter = Callable[[str], t.Any]
 
 
-class UnsupportedMethodError(FatalAPIError):
-    """The instance refuses this method (feature off, no permission): the stream ends empty."""
+class PermissionDeniedError(FatalAPIError):
+    """The instance refuses this method (feature off, licence missing, permission denied)."""
+
+
+#: Old name, kept for code that imported it.
+UnsupportedMethodError = PermissionDeniedError
+
+
+class GaveUpError(FatalAPIError):
+    """Retries ran out (``max_retries`` or ``max_retry_seconds``): one line naming URL, attempts and cause."""
 
 
 class ConfigurationError(Exception):
     """A setting the instance contradicts (e.g. a version folder that does not exist)."""
+
+
+# Converters return the typed value, None for the empty string (the API's "nothing", adaptive.md §9.7),
+# and raise ValueError for text that does not fit: the caller keeps that text in extra_fields (type drift).
 
 
 def to_bool(text: str) -> bool | None:
@@ -48,15 +75,22 @@ def to_bool(text: str) -> bool | None:
         return True
     if lowered in {"0", "false", "no", "n"}:
         return False
-    return None
+    if not lowered:
+        return None
+    raise ValueError(text)
 
 
 def to_int(text: str) -> int | None:
-    """Integer attributes; group nodes carry empty strings (adaptive.md §9.7)."""
+    """Integer attributes; group nodes carry empty strings (adaptive.md §9.7); "12.0" is still 12."""
     try:
         return int(text)
     except ValueError:
-        return None
+        if not text.strip():
+            return None
+        number = float(text)
+        if not number.is_integer():
+            raise
+        return int(number)
 
 
 def to_number(text: str) -> float | None:
@@ -64,7 +98,9 @@ def to_number(text: str) -> float | None:
     try:
         return float(text)
     except ValueError:
-        return None
+        if not text.strip():
+            return None
+        raise
 
 
 def to_datetime(text: str) -> str | None:
@@ -78,7 +114,7 @@ def to_datetime(text: str) -> str | None:
         except ValueError:
             continue
         return moment.strftime("%Y-%m-%dT%H:%M:%S+00:00")
-    return None
+    raise ValueError(text)
 
 
 def to_list(text: str) -> list[str]:
@@ -109,6 +145,12 @@ def element_object(el: etree._Element) -> dict[str, t.Any]:
     if children:
         obj["items"] = children
     return obj
+
+
+#: Every stream's catch-all for what the API sent that the schema does not declare (tap contract §4).
+EXTRA_FIELDS_SCHEMA: dict[str, t.Any] = {"type": ["object", "null"], "additionalProperties": True}
+#: JSON type named in drift warnings, per converter kind.
+KIND_TYPES = {"int": "integer", "num": "number", "bool": "boolean", "datetime": "date-time string", "date": "date"}
 
 
 class AdaptiveStream(RESTStream[t.Any]):
@@ -142,6 +184,16 @@ class AdaptiveStream(RESTStream[t.Any]):
     _warned_unsupported = False
     _parsed: tuple[requests.Response, etree._Element] | None = None
 
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """Per-run bookkeeping: retry budget, what was warned about, whether the read was complete."""
+        super().__init__(*args, **kwargs)
+        self._retry_spent = 0.0  # seconds of failed attempts and waits in this stream (max_retry_seconds)
+        self._attempts = 0  # attempts of the request in flight
+        self._denied = False  # a permission/licence refusal ended this stream's read
+        self._synced = False  # at least one context was read to the end
+        self._warned_extra: set[str] = set()
+        self._warned_drift: set[str] = set()
+
     def __init_subclass__(cls, **kwargs: t.Any) -> None:
         """Derive each subclass's schema from its field table."""
         super().__init_subclass__(**kwargs)
@@ -161,7 +213,16 @@ class AdaptiveStream(RESTStream[t.Any]):
     @override
     @property
     def timeout(self) -> int:
-        return int(self.config.get("request_timeout", 300))
+        """Wall-clock limit of one whole request, body included (enforced by the session's adapter)."""
+        return int(float(self.config.get("request_timeout", 300)))
+
+    @override
+    @property
+    def requests_session(self) -> requests.Session:
+        # One session per stream, proxies and CA bundle resolved from the environment once (transport.py).
+        if not self._requests_session:
+            self._requests_session = session_for(self.url_base)
+        return self._requests_session
 
     @override
     def get_new_paginator(self) -> BaseAPIPaginator[t.Any] | None:
@@ -214,10 +275,59 @@ class AdaptiveStream(RESTStream[t.Any]):
         if any(word in lowered for word in THROTTLE_WORDS):
             raise RetriableAPIError(f"{where}: throttled ({key}: {text})", response)
         if any(word in lowered for word in UNSUPPORTED_WORDS):
-            raise UnsupportedMethodError(f"{where}: {key}: {text}")
+            raise PermissionDeniedError(f"{where}: {key}: {text}")
         raise FatalAPIError(f"{where} failed ({key}): {text}")
 
-    # -- retries: bounded, Retry-After honoured (meltano-notes §5b) --------------------------------
+    # -- retries: bounded in attempts and in time, Retry-After honoured (tap contract §1) -----------
+
+    @property
+    def retry_budget(self) -> float:
+        """``max_retry_seconds``: failed attempts plus waits, per stream."""
+        return float(self.config.get("max_retry_seconds", 600))
+
+    @override
+    def request_decorator(self, func: RequestFunc) -> RequestFunc:
+        """The SDK's backoff, with attempts timed against the stream's budget and one line on give-up."""
+
+        @wraps(func)
+        def attempt(prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
+            started = time.monotonic()
+            self._attempts += 1
+            try:
+                response = func(prepared_request, context)
+            except requests.exceptions.SSLError as exc:
+                if is_certificate_failure(exc):
+                    host = host_of(prepared_request.url or self.url_base)
+                    msg = (
+                        f"certificate verification failed for {host}: set REQUESTS_CA_BUNDLE (or SSL_CERT_FILE) "
+                        "to the CA bundle that signs it"
+                    )
+                    raise FatalAPIError(msg) from None
+                self._retry_spent += time.monotonic() - started
+                raise
+            except RETRIABLE_ERRORS:
+                self._retry_spent += time.monotonic() - started
+                raise
+            self._attempts = 0
+            return response
+
+        retried = super().request_decorator(attempt)
+
+        @wraps(func)
+        def call(prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
+            try:
+                return retried(prepared_request, context)
+            except RETRIABLE_ERRORS as exc:  # max_retries reached
+                limit = f"max_retries={self.backoff_max_tries() - 1}"
+                url = prepared_request.url or self.url_base
+                raise GaveUpError(self.gave_up_line(url, exc, limit)) from None
+
+        return call
+
+    def gave_up_line(self, url: str | None, cause: BaseException | str, limit: str) -> str:
+        """``gave up on <url> after <n> attempts in <s> s (<limit>): <cause>`` (the URL holds no secret)."""
+        url = url or self.url_base
+        return f"gave up on {url} after {self._attempts} attempts in {self._retry_spent:.0f} s ({limit}): {cause}"
 
     @override
     def backoff_wait_generator(self) -> t.Generator[float, None, None]:
@@ -228,19 +338,21 @@ class AdaptiveStream(RESTStream[t.Any]):
         def wait(exc: Exception) -> float:
             n = next(attempt)
             response = getattr(exc, "response", None)
-            header = response.headers.get("Retry-After") if response is not None else None
-            if header:
-                try:
-                    return min(float(header), cap)
-                except ValueError:
-                    pass
-            return float(min(base * 2**n, cap))
+            asked = retry_after_seconds(response)
+            # The server's Retry-After is a floor, never capped: retrying sooner is refused anyway.
+            seconds = asked if asked is not None else float(min(base * 2**n, cap))
+            left = self.retry_budget - self._retry_spent
+            if seconds > left:
+                cause = f"{exc}; the server asked to wait {asked:g} s" if asked is not None else exc
+                raise GaveUpError(self.gave_up_line(_url_of(exc), cause, f"max_retry_seconds={self.retry_budget:g}"))
+            self._retry_spent += seconds
+            return seconds
 
         return self.backoff_runtime(value=wait)
 
     @override
     def backoff_max_tries(self) -> int:
-        return int(self.config.get("max_retries", 5)) + 1
+        return int(float(self.config.get("max_retries", 5))) + 1
 
     @override
     def backoff_jitter(self, value: float) -> float:
@@ -273,20 +385,36 @@ class AdaptiveStream(RESTStream[t.Any]):
         # message arrives, so a run dying half way would leave live rows marked deleted.
         return False
 
-    @override  # type: ignore[misc]
-    def sync(self, context: Context | None = None) -> None:
-        """Sync, then activate the new table version once every record of it was sent."""
-        announce = (
+    @property
+    def announces_versions(self) -> bool:
+        """Whether this stream's complete reads end with ACTIVATE_VERSION."""
+        return (
             self.activate_versions
             and self.selected
             and self.replication_method == "FULL_TABLE"
             and bool(self.config.get("emit_activate_version_messages", True))
         )
-        if announce:
+
+    @override  # type: ignore[misc]
+    def sync(self, context: Context | None = None) -> None:
+        """Sync; a top-level stream then activates its table version and its children's.
+
+        Children sync once per parent record, so their version is announced only after the parent's
+        whole sync returned: one message per table, after its last record, never between partitions.
+        A stream skipped for a refused permission announces nothing (nothing was read).
+        """
+        if self.announces_versions:
             self._stream_version = self._initialized_at // 1000
         super().sync(context)
-        if announce and self._stream_version is not None:
+        if self.parent_stream_type is None:
+            self._activate_complete_versions()
+
+    def _activate_complete_versions(self) -> None:
+        if self.announces_versions and self._synced and not self._denied and self._stream_version is not None:
             self._write_activate_version_message(self._stream_version)
+        for child in self.child_streams:
+            if isinstance(child, AdaptiveStream):
+                child._activate_complete_versions()
 
     # -- records -------------------------------------------------------------------------------
 
@@ -324,14 +452,40 @@ class AdaptiveStream(RESTStream[t.Any]):
         if self.child_streams:
             yield from super().generate_child_contexts(record, context)
 
+    @property
+    def read_mark_state(self) -> dict[str, t.Any]:
+        """The stream-level bookmark holding :data:`READ_MARK` (partitioned streams included)."""
+        return t.cast("dict[str, t.Any]", self.stream_state)
+
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        """Records of one context; a refused permission is a warning the first time, an error after a read.
+
+        The state remembers the last complete read (``bookmarks.<stream>.last_successful_read_at``). A
+        method refused although it was read before is a revoked permission: the stream fails (no
+        ACTIVATE_VERSION, so nothing is retired). Never read before: the instance never allowed it
+        (plan, licence, role): one warning, an empty table, and the run goes on.
+        """
         try:
             yield from super().get_records(context)
-        except UnsupportedMethodError as exc:
+        except PermissionDeniedError as exc:
+            self._denied = True
+            last_read = self.read_mark_state.get(READ_MARK)
+            if last_read:
+                msg = (
+                    f"stream {self.name}: {exc}; it was read on {last_read} (state bookmarks.{self.name}."
+                    f"{READ_MARK}), so the permission was revoked: restore the API user's access to "
+                    f"{self.method} or deselect {self.name}; nothing was retired"
+                )
+                raise FatalAPIError(msg) from None
             if not self._warned_unsupported:
                 self._warned_unsupported = True  # child streams fan out: one warning per run, not per parent
-                self.logger.warning("%s: not available on this instance, table left empty (%s)", self.name, exc)
+                self.logger.warning(
+                    "%s: not available on this instance (never read before), table left empty (%s)", self.name, exc
+                )
+            return
+        self._synced = True
+        self.read_mark_state[READ_MARK] = datetime.now(UTC).isoformat(timespec="seconds")
 
     def parsed_root(self, response: requests.Response) -> etree._Element:
         """Return the tree validate_response already parsed for this response (parsed again if not cached)."""
@@ -349,14 +503,41 @@ class AdaptiveStream(RESTStream[t.Any]):
             return
         yield from self.flatten(output)
 
-    def flatten(self, output: etree._Element) -> Iterator[dict[str, t.Any]]:  # noqa: PLR0912
+    # -- variance: unknown attributes and type drift are kept, never dropped ------------------------
+
+    def note_extra_fields(self, names: Iterable[str]) -> None:
+        """Warn once per new name per run: ``stream <name>: fields not in the schema kept in extra_fields``."""
+        new = set(names) - self._warned_extra
+        if new:
+            self._warned_extra |= new
+            self.logger.warning(
+                "stream %s: fields not in the schema kept in extra_fields: %s", self.name, ", ".join(sorted(new))
+            )
+
+    def note_drift(self, column: str, kind: str) -> None:
+        """Warn once per stream and field that a value did not fit its declared type."""
+        if column not in self._warned_drift:
+            self._warned_drift.add(column)
+            self.logger.warning(
+                "stream %s: field %s sent as string, schema says %s; kept in extra_fields",
+                self.name,
+                column,
+                KIND_TYPES.get(kind, kind),
+            )
+
+    def flatten(self, output: etree._Element) -> Iterator[dict[str, t.Any]]:  # noqa: PLR0912, PLR0915
         """One record per node, pre-order; containers under ``<output>`` are descended into without a record.
 
         Iterative (explicit stack) rather than recursive generators: a 50k-node account tree nine
         levels deep would otherwise pass every record through a chain of nested generators.
+        Attributes the field table does not know, and child elements nobody asked for, land in
+        ``extra_fields`` as sent; a value that does not fit its type lands there too (column null).
         """
         texts = [(attr, snake(attr)) for attr, kind in self.fields.items() if kind == "str"]
-        converted = [(attr, snake(attr), CONVERTERS[kind][0]) for attr, kind in self.fields.items() if kind != "str"]
+        converted = [
+            (attr, snake(attr), CONVERTERS[kind][0], kind) for attr, kind in self.fields.items() if kind != "str"
+        ]
+        known = frozenset(self.fields)
         tags = self.node_tags
         hierarchy, root_key, with_attributes = self.hierarchy, self.root_key, self.has_attributes
         child_fields = self.child_fields
@@ -373,10 +554,23 @@ class AdaptiveStream(RESTStream[t.Any]):
         while stack:
             el, parent_id, depth, path, root_id = stack.pop()
             attrib = dict(el.attrib)
+            extra: dict[str, t.Any] | None = None
+            if not known.issuperset(attrib):
+                extra = {k: v for k, v in attrib.items() if k not in known}
+                self.note_extra_fields(extra)
             record: dict[str, t.Any] = {column: attrib.get(attr) for attr, column in texts}
-            for attr, column, convert in converted:
+            for attr, column, convert, kind in converted:
                 raw = attrib.get(attr)
-                record[column] = None if raw is None else convert(raw)
+                if raw is None:
+                    record[column] = None
+                    continue
+                try:
+                    record[column] = convert(raw)
+                except ValueError:
+                    record[column] = None
+                    extra = extra or {}
+                    extra[column] = raw
+                    self.note_drift(column, kind)
             node_type = tags[el.tag]
             if node_type is not None:
                 record["node_type"] = node_type
@@ -399,11 +593,16 @@ class AdaptiveStream(RESTStream[t.Any]):
                     attributes.extend({snake(k): v for k, v in a.attrib.items()} for a in child)
                 elif tag in child_fields:
                     if child_fields[tag] == "object":
-                        record[snake(tag)] = {snake(k): to_bool(v) for k, v in child.attrib.items()}
+                        record[snake(tag)] = {snake(k): to_bool_or_text(v) for k, v in child.attrib.items()}
                     else:
                         record[snake(tag)] = [element_object(c) for c in child if isinstance(c.tag, str)]
+                elif isinstance(tag, str):
+                    extra = extra or {}
+                    extra.setdefault(tag, []).append(element_object(child))
+                    self.note_extra_fields([tag])
             if with_attributes:
                 record["attributes"] = attributes
+            record["extra_fields"] = extra
             stack.extend((child, node_id, depth + 1, own_path, own_root) for child in reversed(children))
             yield record
 
@@ -430,4 +629,20 @@ class AdaptiveStream(RESTStream[t.Any]):
                 else {"type": ["array", "null"], "items": {"type": "object"}}
             )
         props.update(cls.extra_properties)
+        props["extra_fields"] = dict(EXTRA_FIELDS_SCHEMA)
         return {"type": "object", "properties": props}
+
+
+def _url_of(exc: BaseException) -> str | None:
+    """The URL a failed attempt went to (RetriableAPIError carries the response, requests errors the request)."""
+    response = getattr(exc, "response", None)
+    request = getattr(response, "request", None) or getattr(exc, "request", None)
+    return getattr(request, "url", None)
+
+
+def to_bool_or_text(text: str) -> bool | str | None:
+    """Flag objects (user subscriptions): booleans when they are flags, the text as sent otherwise."""
+    try:
+        return to_bool(text)
+    except ValueError:
+        return text

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import sys
 import typing as t
+from pathlib import Path
 
+import click
 import requests
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
@@ -29,10 +33,70 @@ from tap_adaptive.streams import (
 DEFAULT_API_URL = "https://api.adaptiveinsights.com/api/v40"
 #: Errors that end a run with one line: the message already names the setting, stream or URL.
 CLEAN_ERRORS = (FatalAPIError, RetriableAPIError, ConfigurationError, requests.exceptions.RequestException)
+#: Meltano hands numbers over as JSON numbers, as strings (settings without a kind, env variables) or,
+#: for ``kind: decimal``, not at all (it cannot JSON-encode its own Decimal): accept numbers and numeric text.
+NUMERIC_TEXT = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$"
+INTEGER_TEXT = r"^\s*[+-]?\d+(\.0*)?\s*$"
 
 
 def _strings(name: str, title: str, description: str) -> th.Property[t.Any]:
     return th.Property(name, th.ArrayType(th.StringType), title=title, description=description)
+
+
+def _number(name: str, default: float, title: str, description: str, *, integer: bool = False) -> th.Property[t.Any]:
+    """A numeric setting that also accepts its number as text ("2.5"), as Meltano may send it."""
+    kind = "integer" if integer else "number"
+    pattern = INTEGER_TEXT if integer else NUMERIC_TEXT
+    return th.Property(
+        name,
+        th.CustomType({"type": [kind, "string"], "pattern": pattern}),
+        default=default,
+        title=title,
+        description=description,
+    )
+
+
+def fail(message: str) -> t.NoReturn:
+    """End the run with one ``tap-adaptive: error: ...`` line and exit code 1 (no traceback)."""
+    TapAdaptive.logger.error("tap-adaptive: error: %s", message)
+    logging.shutdown()
+    sys.exit(1)
+
+
+def read_json_object(option: str, path: str, text: str | None = None) -> dict[str, t.Any]:
+    """Parse an option's JSON file, or fail with one line naming the option, the file and the problem."""
+    try:
+        if text is None:
+            text = Path(path).read_text(encoding="utf-8")
+        value = json.loads(text)
+    except OSError as exc:
+        fail(f"{option} {path} cannot be read: {exc.strerror or exc}")
+    except UnicodeDecodeError as exc:
+        fail(f"{option} {path} is not UTF-8 text: {exc.reason} at byte {exc.start}")
+    except json.JSONDecodeError as exc:
+        fail(f"{option} {path} is not valid JSON: {exc.msg}: line {exc.lineno} column {exc.colno}")
+    if not isinstance(value, dict):
+        fail(f"{option} {path} must hold a JSON object, not {type(value).__name__}")
+    return value
+
+
+def check_state_shape(path: str, state: dict[str, t.Any]) -> None:
+    """A Singer state is an object whose ``bookmarks`` (if any) map stream names to objects."""
+    bookmarks = state.get("bookmarks", {})
+    if not isinstance(bookmarks, dict) or not all(isinstance(v, dict) for v in bookmarks.values()):
+        fail(f"--state {path} is not a Singer state: 'bookmarks' must map stream names to objects")
+
+
+def check_catalog_shape(path: str, catalog: dict[str, t.Any]) -> None:
+    """A Singer catalog is an object with a ``streams`` list of objects naming their ``tap_stream_id``."""
+    streams = catalog.get("streams")
+    if not isinstance(streams, list):
+        fail(f"--catalog {path} is not a Singer catalog: it has no 'streams' list")
+    for index, entry in enumerate(streams):
+        if not isinstance(entry, dict) or not isinstance(entry.get("tap_stream_id"), str):
+            fail(f"--catalog {path} is not a Singer catalog: streams[{index}] has no 'tap_stream_id'")
+        if not isinstance(entry.get("metadata", []), list) or not isinstance(entry.get("schema", {}), dict):
+            fail(f"--catalog {path}: stream {entry['tap_stream_id']!r} has a malformed 'metadata' or 'schema'")
 
 
 class TapAdaptive(Tap):
@@ -171,28 +235,41 @@ class TapAdaptive(Tap):
             description="After each complete full-table stream, tell the loader which table version is "
             "current so elements deleted in Adaptive are marked deleted (never for export_data).",
         ),
-        th.Property(
+        _number(
             "max_retries",
-            th.IntegerType,
-            default=5,
-            title="Max retries",
-            description="Retries of a throttled, failed or malformed response before giving up.",
+            5,
+            "Max retries",
+            "Retries of a throttled, failed or malformed response before giving up (with max_retry_seconds, "
+            "whichever limit comes first).",
+            integer=True,
         ),
-        th.Property(
+        _number(
+            "max_retry_seconds",
+            600,
+            "Retry budget (s)",
+            "Total time a stream may spend in failed attempts and backoff waits; when spent (or when the server's "
+            "Retry-After asks for more than is left) the stream fails with one line.",
+        ),
+        _number(
             "retry_base_seconds",
-            th.NumberType,
-            default=2.0,
-            title="Retry base wait",
-            description="First backoff wait (doubles per retry) when no Retry-After is given.",
+            2.0,
+            "Retry base wait (s)",
+            "First backoff wait (doubles per retry) when the server gives no Retry-After.",
         ),
-        th.Property(
+        _number(
             "max_retry_wait_seconds",
-            th.NumberType,
-            default=60.0,
-            title="Max retry wait",
-            description="Upper bound of a single backoff wait, Retry-After included.",
+            60.0,
+            "Max backoff wait (s)",
+            "Upper bound of one backoff wait the tap chooses itself; a server's Retry-After is never shortened.",
         ),
-        th.Property("request_timeout", th.IntegerType, default=300, title="Request timeout (s)"),
+        _number(
+            "request_timeout",
+            300,
+            "Request timeout (s)",
+            "Wall-clock limit of one whole request, body included (a server trickling bytes cannot stretch it); "
+            "a request over the limit is retried like other transient faults.",
+            integer=True,
+        ),
     ).to_dict()
 
     @override
@@ -210,15 +287,64 @@ class TapAdaptive(Tap):
         ]
         return [cls(tap=self) for cls in classes]
 
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """Set up as the SDK does, then check the input catalog's selection against the streams."""
+        super().__init__(*args, **kwargs)
+        self.check_selection()
+
+    def check_selection(self) -> None:
+        """Refuse a catalog that selects streams this tap does not have; warn when it selects nothing."""
+        catalog = self.input_catalog
+        if catalog is not None:
+            unknown = sorted(
+                entry.tap_stream_id
+                for entry in catalog.values()
+                if entry.tap_stream_id not in self.streams and entry.metadata.root.selected
+            )
+            if unknown:
+                msg = (
+                    f"the catalog selects stream(s) tap-adaptive does not have: {', '.join(unknown)} "
+                    f"(run --discover for the {len(self.streams)} stream names)"
+                )
+                raise ConfigurationError(msg)
+            if not any(stream.selected for stream in self.streams.values()):
+                self.logger.warning("tap-adaptive: no stream is selected in the catalog; nothing to extract")
+
     @override
     @classmethod
-    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
-        """One clear line for API and config errors (traceback at DEBUG only), exit code 1."""
+    def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> t.Any:
+        """Read each ``--config`` file ourselves first, so a bad one fails in one line naming it."""
+        for path in value:
+            if path != "ENV":
+                read_json_object("--config", path)
+        return super().cb_config(ctx, param, value)
+
+    @override
+    @classmethod
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: t.Any = None,
+        state: t.IO[str] | None = None,
+        catalog: t.IO[str] | None = None,
+    ) -> None:
+        """One clear line for bad files, API and config errors (traceback at DEBUG only), exit code 1."""
+        if state is not None:
+            path = getattr(state, "name", "state")
+            text = state.read()
+            check_state_shape(path, read_json_object("--state", path, text))
+            state = io.StringIO(text)
+        if catalog is not None:
+            path = getattr(catalog, "name", "catalog")
+            text = catalog.read()
+            check_catalog_shape(path, read_json_object("--catalog", path, text))
+            catalog = io.StringIO(text)
         try:
-            super().invoke(*args, **kwargs)
+            super().invoke(about=about, about_format=about_format, config=config, state=state, catalog=catalog)
         except CLEAN_ERRORS as exc:
-            retried = " (gave up after retries)" if isinstance(exc, RetriableAPIError) else ""
-            cls.logger.error("tap-adaptive: %s%s", exc, retried)  # noqa: TRY400 - traceback only at DEBUG
+            cls.logger.error("tap-adaptive: error: %s", exc)  # noqa: TRY400 - traceback only at DEBUG
             cls.logger.debug("traceback", exc_info=True)
             logging.shutdown()
             sys.exit(1)
