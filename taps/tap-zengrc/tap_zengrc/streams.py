@@ -1,7 +1,8 @@
 """One stream per ZenGRC collection (``shared/sources/zengrc.md`` §2.3, fields per §2.6-2.7).
 
 Every object shares the common fields below; each stream adds its own. Nested references stay JSON
-objects; ``custom_attributes`` is kept whole because its keys are tenant attribute ids (§2.6).
+objects; ``custom_attributes`` is kept whole because its keys are tenant attribute ids (§2.6). Every
+schema ends with ``extra_fields``: what a tenant sends beyond these declarations (``records.py``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import typing as t
 
 from singer_sdk import typing as th
 
-from tap_zengrc.client import ZenGRCStream
+from tap_zengrc.client import EXTRA_FIELDS_PROPERTY, ZenGRCStream
 
 PERSON = th.ObjectType(
     th.Property("id", th.IntegerType),
@@ -48,7 +49,7 @@ def _schema(*extra: th.Property[t.Any]) -> dict[str, t.Any]:
         th.Property("custom_attributes", CUSTOM_ATTRIBUTES),
         th.Property("links", LINKS),
     )
-    return th.PropertiesList(*common, *extra).to_dict()
+    return th.PropertiesList(*common, *extra, EXTRA_FIELDS_PROPERTY).to_dict()
 
 
 def _dates(*names: str) -> list[th.Property[t.Any]]:
@@ -188,6 +189,7 @@ class PeopleStream(ZenGRCStream):
         th.Property("created_at", th.DateTimeType),
         th.Property("updated_at", th.DateTimeType),
         th.Property("links", LINKS),
+        EXTRA_FIELDS_PROPERTY,
     ).to_dict()
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from tap_zengrc.tap import TapZenGRC
+
 from emulators.zengrc import utc
 from tests.support import tap_config
 
@@ -100,11 +102,20 @@ def test_discovery_lists_every_collection_with_id_as_key(emulator, tap):
         assert stream["key_properties"] == ["id"]
 
 
-def test_fields_the_schema_does_not_know_are_dropped_with_one_warning(emulator, tap):
-    server = emulator("zengrc", seed=10, volume=7, only="controls", extra_fields={"legacy_ref": "X-1"})
+def test_fields_the_schema_does_not_know_are_kept_in_extra_fields_with_one_warning(emulator, tap):
+    server = emulator("zengrc", seed=10, volume=7, only="controls", extra_fields={"legacy_ref": "X-1", "owner_id": 5})
     run = tap(tap_config(server.url, page_size=3))
     assert run.returncode == 0, run.log
     records = run.records("controls")
     assert len(records) == 7
+    assert all(r["extra_fields"] == {"legacy_ref": "X-1", "owner_id": 5} for r in records)
     assert all("legacy_ref" not in r for r in records)
-    assert run.log.count("Fields not in the controls schema were dropped: legacy_ref") == 1
+    warning = "stream controls: fields not in the schema kept in extra_fields: legacy_ref, owner_id"
+    assert run.log.count(warning) == 1
+
+
+def test_every_stream_schema_declares_extra_fields_as_a_nullable_object():
+    catalog = TapZenGRC(config=tap_config("http://unused"), validate_config=True).catalog_dict
+    for stream in catalog["streams"]:
+        extra = stream["schema"]["properties"]["extra_fields"]
+        assert set(extra["type"]) == {"object", "null"}, stream["tap_stream_id"]
