@@ -1,7 +1,10 @@
 """Xactly Connect emulator: the ``xactly.xc_*`` tables in a real H2 database behind a real JDBC driver.
 
-Not an HTTP emulator (so not in ``emulators.registry``): the Xactly source is SQL over JDBC
-(shared/sources/xactly.md §1.2), so tests, the demo and the benchmark talk to H2 through H2's driver.
+Vendor reference: ``../shared/sources/xactly.md``. The tables' columns come from public vendor facts in
+``xc_columns.txt`` (each line names its source), never from tap-xactly.
+
+Not an HTTP emulator (so not in ``emulators.registry``): the Xactly source is SQL over JDBC (§1.2 of the
+notes), so tests, the demo and the benchmark talk to H2 through H2's driver.
 """
 
 from emulators.xactly.data import XactlyData

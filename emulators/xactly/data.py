@@ -26,7 +26,7 @@ ROW_NUMBER = "__ROW"
 
 _FIRST = ["Ana", "Björn", "Chloé", "Dmitri", "Emeka", "Fatima", "Guo", "Hiro", "Inés", "José", "Kai", "Lena"]
 _LAST = ["Okafor", "Müller", "García", "O'Brien", "Nguyen", "Smith", "Kowalski", "Rossi", "Tanaka", "Dubois"]
-_PERSON_COLUMNS = ("PARTICIPANT_NAME", "MGR_PARTICIPANT_NAME", "PERSON_NAME", "MANAGER_NAME", "_BY_NAME")
+_PERSON_COLUMNS = ("PARTICIPANT_NAME", "PERSON_NAME", "MANAGER_NAME", "_BY_NAME")
 
 
 def string_key(i: int) -> str:
@@ -84,7 +84,9 @@ class XactlyData:
     def _shape(self, table: Table) -> Table:
         if table.custom and not self.custom_columns:
             columns = tuple(c for c in table.columns if "__" not in c)
-            return Table(table.name, table.key, columns, custom=False, hist_of=table.hist_of)
+            return Table(
+                table.name, table.key, columns, custom=False, hist_of=table.hist_of, source_types=table.source_types
+            )
         return table
 
     def rng(self, purpose: str) -> random.Random:
@@ -121,8 +123,8 @@ class XactlyData:
             if column == "TERMINATION_DATE":
                 return lambda r: None if r.random() < 0.8 else start + timedelta(seconds=r.randint(0, 31_000_000))
             return lambda r: start + timedelta(seconds=r.randint(0, 31_000_000), milliseconds=r.randint(0, 999))
-        if sql_type == "TINYINT":
-            return lambda r: r.randint(0, 1)
+        if sql_type == "CHAR(1)":
+            return lambda r: str(r.randint(0, 1))
         if sql_type == "BIGINT":
             return lambda r: None if r.random() < 0.05 else r.randint(1, 2_000_000)
         if sql_type.startswith("DECIMAL"):
@@ -177,8 +179,10 @@ class XactlyData:
         def touch(record: Record, rng: random.Random) -> None:
             if "MODIFIED_DATE" in record:
                 record["MODIFIED_DATE"] = self.clock.now.replace(microsecond=0)
-                record["VERSION"] = (record.get("VERSION") or 0) + 1
-                record["MODIFIED_BY_NAME"] = _person(rng)
+                if "VERSION" in record:
+                    record["VERSION"] = (record.get("VERSION") or 0) + 1
+                if "MODIFIED_BY_NAME" in record:
+                    record["MODIFIED_BY_NAME"] = _person(rng)
             for column in amounts:
                 record[column] = Decimal(rng.randint(-(10**6), 10**9)).scaleb(-4)
 
@@ -219,7 +223,9 @@ class XactlyData:
             parent = parents.get(key)
             if parent is None:
                 continue
-            record = {"OBJECT_ID": collection.next_id, **parent}
+            # A version repeats the parent's columns the _HIST object has (xc_quota_assignment_hist lacks one).
+            record = {c: parent.get(c) for c in table.columns}
+            record["OBJECT_ID"] = collection.next_id
             collection.next_id += 1
             collection.add(record)
             change.created.append(record["OBJECT_ID"])

@@ -1,8 +1,19 @@
-"""The built-in catalogue of known ``xactly.xc_*`` objects: keys and columns from shared/sources/xactly.md §2.
+"""The built-in catalogue of known ``xactly.xc_*`` objects: keys and every column public sources show.
 
 Used when the driver cannot answer ``DatabaseMetaData`` and to fill what it leaves out (a table reported
 without primary key). Server metadata wins whenever it answers, because tenants add custom columns
-(``ARR__NET__AMOUNT`` and its ``__UNIT_TYPE_ID`` twin, §2.3) that no static list can know.
+(``ARR__NET__AMOUNT`` and its ``__UNIT_TYPE_ID`` twin, shared/sources/xactly.md §2.3) that no static list
+can know.
+
+Where the columns come from (tests/vendor_facts/ holds the test's own copy of the public facts):
+- the 30 objects of the public tap (``github.com/Mashey/test-tap-xactly`` at f6120de,
+  ``tap-xactly/tap_xactly/schemas/<object>.json``, generated from a real tenant, §3.6): all 507 columns,
+  in the source's order;
+- the 12 objects GitLab added (§2.2 rows marked G, from GitLab's dbt source models): their notable
+  columns plus the common ones of §2.1 (xc_comp_order_item_detail has no ``CREATED_*``).
+Keys: the ``*_ID`` the public tap pages on (§2.2), except ``_hist`` objects (OBJECT_ID: the parent id
+repeats once per version, so upserting on it would collapse history, §3.8 item 11; server keys win),
+xc_credit_adjustment (its own CREDIT_ADJUSTMENT_ID) and the two summaries (no key, no MODIFIED_DATE, §2.1).
 """
 
 from __future__ import annotations
@@ -13,19 +24,6 @@ from typing import Any
 from singer_sdk import typing as th
 
 REPLICATION_KEY = "MODIFIED_DATE"
-#: §2.1: columns present on almost every object.
-COMMON = [
-    "VERSION",
-    "NAME",
-    "IS_ACTIVE",
-    "CREATED_DATE",
-    "CREATED_BY_ID",
-    "CREATED_BY_NAME",
-    "MODIFIED_DATE",
-    "MODIFIED_BY_ID",
-    "MODIFIED_BY_NAME",
-]
-_EFFECTIVE = ["EFFECTIVE_START_DATE", "EFFECTIVE_END_DATE", "IS_MASTER"]
 #: §2.2 "(s)": ids that are strings.
 _STRING_IDS = {
     "ATTAINMENT_MEASURE_ID",
@@ -35,12 +33,17 @@ _STRING_IDS = {
     "QTA_ASGNMT_ID",
     "HISTORY_UUID",
 }
-_PEOPLE = "PARTICIPANT_ID PARTICIPANT_NAME POSITION_ID POSITION_NAME"
+#: 0/1 flags: strings in the public schemas and in Connect scripts (§1.6), beyond the ``IS_*`` family.
+_FLAGS = {"EVER_ON_HOLD", "ROLLABLE_ON_REPORTING", "ENABLED"}
+#: Numbers whose names do not end in ``_ID`` (the public schemas type them as numbers).
+_COUNTS = {"VERSION", "BATCH_NUMBER", "SUB_BATCH_NUMBER", "LINE_NUMBER", "ORDER_NUMBER"}
+_CODES = {"ASSIGNMENT_TYPE", "CLASSIFICATION_TYPE"}
+_AMOUNT_WORDS = ("AMOUNT", "VALUE", "SALARY", "TARGET")
 
 
 @dataclass(frozen=True)
 class KnownTable:
-    """What the notes say about one object."""
+    """What the public sources say about one object."""
 
     name: str
     key: tuple[str, ...]
@@ -53,152 +56,281 @@ class KnownTable:
 
     def schema(self) -> dict[str, Any]:
         """JSON Schema by the naming conventions of §2.1-2.3 (used only without server metadata)."""
-        properties = [th.Property(c, _type_of(c), required=c in self.key) for c in self.columns]
+        properties = [th.Property(c, json_type_of(c), required=c in self.key) for c in self.columns]
         return th.PropertiesList(*properties).to_dict()
 
 
-def _type_of(column: str) -> th.JSONTypeHelper[Any]:
+def json_type_of(column: str) -> th.JSONTypeHelper[Any]:
+    """The column's JSON type from its name: the public schemas' number/string, dates as date-time."""
     if column in _STRING_IDS:
         return th.StringType()
     if column.endswith("_DATE"):
         return th.DateTimeType()
-    if column.startswith("IS_") or column.endswith(("_ID", "_ID_FK")) or column == "VERSION":
+    if column.startswith("IS_") or column in _FLAGS:
+        return th.StringType()
+    if column == "ID" or column.endswith(("_ID", "_ID_FK")) or column in _COUNTS or column in _CODES:
         return th.IntegerType()
-    if any(word in column for word in ("AMOUNT", "VALUE", "SALARY", "TARGET")):
+    if any(word in column for word in _AMOUNT_WORDS) and not column.endswith(("_NAME", "_SYMBOL")):
         return th.NumberType()
     return th.StringType()
 
 
-def _known(name: str, key: str, notable: str = "", *, effective: bool = False) -> KnownTable:
-    columns = [key, *COMMON, *(_EFFECTIVE if effective else [])]
-    columns += [c for c in notable.split() if c not in columns]
-    return KnownTable(name, (key,), tuple(columns))
-
-
-_BASE = [
-    _known(
-        "xc_attainment_measure",
+#: name: (key column or "" for none, columns in the source's order).
+_TABLES: dict[str, tuple[str, str]] = {
+    "xc_attainment_measure": (
         "ATTAINMENT_MEASURE_ID",
-        "DESCRIPTION PERIOD_TYPE EFFECTIVE_START_PERIOD_ID "
-        "EFFECTIVE_END_PERIOD_ID MASTER_ATTAINMENT_MEASURE_ID HISTORY_UUID",
-        effective=True,
+        "ATTAINMENT_MEASURE_ID NAME DESCRIPTION PERIOD_TYPE IS_ACTIVE CREATED_DATE CREATED_BY_ID "
+        "MODIFIED_DATE MODIFIED_BY_ID EFFECTIVE_START_PERIOD_ID EFFECTIVE_END_PERIOD_ID "
+        "MASTER_ATTAINMENT_MEASURE_ID VERSION HISTORY_UUID",
     ),
-    _known(
-        "xc_attainment_measure_criteria",
+    "xc_attainment_measure_criteria": (
         "ATTAINMENT_MEASURE_CRITERIA_ID",
-        "CRITERIA_ID ATTAINMENT_MEASURE_ID TYPE HISTORY_UUID",
+        "ATTAINMENT_MEASURE_CRITERIA_ID CRITERIA_ID ATTAINMENT_MEASURE_ID TYPE NAME IS_ACTIVE CREATED_DATE "
+        "CREATED_BY_ID MODIFIED_DATE MODIFIED_BY_ID HISTORY_UUID",
     ),
-    _known(
-        "xc_credit",
+    "xc_credit": (
         "CREDIT_ID",
-        f"PERIOD_ID PERIOD_NAME AMOUNT AMOUNT_UNIT_TYPE_ID {_PEOPLE} ORDER_ITEM_ID "
-        "ITEM_CODE ORDER_CODE RULE_ID RULE_NAME CREDIT_TYPE_ID CREDIT_TYPE_NAME IS_HELD IS_PROCESSED RELEASE_DATE "
-        "PRODUCT_ID PRODUCT_NAME CUSTOMER_ID CUSTOMER_NAME GEOGRAPHY_ID GEOGRAPHY_NAME BATCH_NUMBER RUN_ID "
-        "INCENTIVE_DATE EFF_PARTICIPANT_ID EFF_POSITION_ID PLAN_ID PLAN_NAME BUSINESS_GROUP_ID",
+        "CREDIT_ID VERSION NAME IS_ACTIVE PERIOD_ID PERIOD_NAME AMOUNT AMOUNT_UNIT_TYPE_ID "
+        "AMOUNT_DISPLAY_SYMBOL PARTICIPANT_ID PARTICIPANT_NAME POSITION_ID POSITION_NAME ORDER_ITEM_ID "
+        "ITEM_CODE ORDER_CODE RULE_ID RULE_NAME IS_PROCESSED IS_ROLLABLE SOURCE_CREDIT_ID "
+        "SRC_POS_RELATION_TYPE_ID CREDIT_TYPE_ID CREDIT_TYPE_NAME IS_HELD RELEASE_DATE REASON_CODE_ID "
+        "REASON_CODE_NAME ROLLABLE_ON_REPORTING PRODUCT_ID PRODUCT_NAME CUSTOMER_ID CUSTOMER_NAME "
+        "GEOGRAPHY_ID GEOGRAPHY_NAME TRANS_ID BATCH_NUMBER SUB_BATCH_NUMBER EVER_ON_HOLD RELEASE_GROUP_ID "
+        "ESTIMATED_REL_DATE BUSINESS_GROUP_ID RUN_ID INCENTIVE_DATE EFF_PARTICIPANT_ID EFF_POSITION_ID "
+        "PLAN_ID PLAN_NAME SOURCE_POSITION_ID CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE "
+        "MODIFIED_BY_ID MODIFIED_BY_NAME SUB_PART_KEY MGR_EFF_POS_ID MGR_MASTER_POS_ID MGR_EFF_PART_ID",
     ),
-    # §2.2: the anchor declares CREDIT_ID, but the object's own id is CREDIT_ADJUSTMENT_ID (unique per row).
-    _known("xc_credit_adjustment", "CREDIT_ADJUSTMENT_ID", "CREDIT_ID PERIOD_ID AMOUNT REASON_ID"),
-    _known("xc_credit_held", "CREDIT_HELD_ID", "CREDIT_ID IS_HELD HELD_DATE RELEASE_GROUP_ID RUN_ID TRANS_ID"),
-    _known("xc_credit_totals", "CREDIT_TOTALS_ID", f"PERIOD_ID AMOUNT UNITTYPE_ID {_PEOPLE}"),
-    _known("xc_credit_type", "CREDIT_TYPE_ID", "DESCR"),
-    _known(
-        "xc_position",
+    "xc_credit_adjustment": (
+        "CREDIT_ADJUSTMENT_ID",
+        "CREDIT_ADJUSTMENT_ID CREDIT_ID VERSION IS_ACTIVE PERIOD_ID AMOUNT AMOUNT_UNIT_TYPE_ID REASON_ID "
+        "CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE MODIFIED_BY_ID MODIFIED_BY_NAME",
+    ),
+    "xc_credit_held": (
+        "CREDIT_HELD_ID",
+        "CREDIT_HELD_ID VERSION IS_ACTIVE CREDIT_ID IS_HELD HELD_DATE CREATED_DATE CREATED_BY_ID "
+        "CREATED_BY_NAME MODIFIED_DATE MODIFIED_BY_ID MODIFIED_BY_NAME RELEASE_GROUP_ID RUN_ID TRANS_ID",
+    ),
+    "xc_credit_summary": (
+        "",
+        "PERIOD_ID PARTICIPANT_ID POSITION_ID EFF_POSITION_ID NAME IS_HELD AMOUNT_UNIT_TYPE_ID "
+        "CREDIT_TYPE_NAME EVER_ON_HOLD BUSINESS_GROUP_ID TOTAL_AMOUNT AS_OF_PERIOD_ID",
+    ),
+    "xc_credit_totals": (
+        "CREDIT_TOTALS_ID",
+        "CREDIT_TOTALS_ID VERSION PERIOD_ID AMOUNT UNITTYPE_ID PARTICIPANT_ID PARTICIPANT_NAME POSITION_ID "
+        "POSITION_NAME CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE MODIFIED_BY_ID "
+        "MODIFIED_BY_NAME IS_ACTIVE",
+    ),
+    "xc_credit_type": (
+        "CREDIT_TYPE_ID",
+        "CREDIT_TYPE_ID VERSION NAME DESCR IS_ACTIVE CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE "
+        "MODIFIED_BY_ID MODIFIED_BY_NAME",
+    ),
+    "xc_pos_hierarchy": (
+        "POS_HIERARCHY_ID",
+        "POS_HIERARCHY_ID VERSION FROM_POS_ID FROM_POS_NAME TO_POS_ID TO_POS_NAME POS_HIERARCHY_TYPE_ID "
+        "IS_ACTIVE CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE MODIFIED_BY_ID MODIFIED_BY_NAME",
+    ),
+    "xc_pos_hierarchy_hist": (
+        "OBJECT_ID",
+        "POS_HIERARCHY_ID OBJECT_ID VERSION FROM_POS_ID FROM_POS_NAME TO_POS_ID TO_POS_NAME "
+        "POS_HIERARCHY_TYPE_ID IS_ACTIVE CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE "
+        "MODIFIED_BY_ID MODIFIED_BY_NAME",
+    ),
+    "xc_pos_hierarchy_type": (
+        "POS_HIERARCHY_TYPE_ID",
+        "POS_HIERARCHY_TYPE_ID POS_HIERARCHY_TYPE_NAME POS_HIERARCHY_TYPE_DISP_NAME DESCR VERSION "
+        "EFFECTIVE_START_DATE EFFECTIVE_END_DATE IS_ACTIVE CREATED_DATE CREATED_BY_ID CREATED_BY_NAME "
+        "MODIFIED_DATE MODIFIED_BY_ID MODIFIED_BY_NAME IS_MASTER",
+    ),
+    "xc_pos_hierarchy_type_hist": (
+        "OBJECT_ID",
+        "POS_HIERARCHY_TYPE_ID POS_HIERARCHY_TYPE_NAME POS_HIERARCHY_TYPE_DISP_NAME OBJECT_ID DESCR VERSION "
+        "EFFECTIVE_START_DATE EFFECTIVE_END_DATE IS_ACTIVE CREATED_DATE CREATED_BY_ID CREATED_BY_NAME "
+        "MODIFIED_DATE MODIFIED_BY_ID MODIFIED_BY_NAME IS_MASTER",
+    ),
+    "xc_pos_part_assignment": (
+        "POS_PART_ASSIGNMENT_ID",
+        "POS_PART_ASSIGNMENT_ID VERSION PARTICIPANT_ID PARTICIPANT_NAME POSITION_ID POSITION_NAME IS_ACTIVE "
+        "CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE MODIFIED_BY_ID MODIFIED_BY_NAME",
+    ),
+    "xc_pos_part_assignment_hist": (
+        "OBJECT_ID",
+        "POS_PART_ASSIGNMENT_ID OBJECT_ID VERSION PARTICIPANT_ID PARTICIPANT_NAME POSITION_ID POSITION_NAME "
+        "IS_ACTIVE CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE MODIFIED_BY_ID MODIFIED_BY_NAME",
+    ),
+    "xc_pos_rel_type": (
+        "POS_REL_TYPE_ID",
+        "POS_REL_TYPE_ID VERSION NAME DESCR IS_ACTIVE CREATED_DATE CREATED_BY_ID CREATED_BY_NAME "
+        "MODIFIED_DATE MODIFIED_BY_ID MODIFIED_BY_NAME EFFECTIVE_START_DATE EFFECTIVE_END_DATE IS_MASTER",
+    ),
+    "xc_pos_rel_type_hist": (
+        "OBJECT_ID",
+        "POS_REL_TYPE_ID OBJECT_ID VERSION NAME DESCR IS_ACTIVE CREATED_DATE CREATED_BY_ID CREATED_BY_NAME "
+        "MODIFIED_DATE MODIFIED_BY_ID MODIFIED_BY_NAME EFFECTIVE_START_DATE EFFECTIVE_END_DATE IS_MASTER",
+    ),
+    "xc_pos_relations": (
+        "ID",
+        "ID VERSION FROM_POS_ID TO_POS_ID POS_REL_TYPE_ID CREATED_DATE CREATED_BY_ID CREATED_BY_NAME "
+        "MODIFIED_DATE MODIFIED_BY_ID MODIFIED_BY_NAME FROM_POS_NAME TO_POS_NAME",
+    ),
+    "xc_pos_relations_hist": (
+        "OBJECT_ID",
+        "ID OBJECT_ID VERSION FROM_POS_ID TO_POS_ID POS_REL_TYPE_ID CREATED_DATE CREATED_BY_ID "
+        "CREATED_BY_NAME MODIFIED_DATE MODIFIED_BY_ID MODIFIED_BY_NAME FROM_POS_NAME TO_POS_NAME",
+    ),
+    "xc_pos_title_assignment": (
+        "POS_TITLE_ASSIGNMENT_ID",
+        "POS_TITLE_ASSIGNMENT_ID VERSION TITLE_ID TITLE_NAME POSITION_ID POSITION_NAME IS_ACTIVE CREATED_DATE "
+        "CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE MODIFIED_BY_ID MODIFIED_BY_NAME",
+    ),
+    "xc_pos_title_assignment_hist": (
+        "OBJECT_ID",
+        "POS_TITLE_ASSIGNMENT_ID OBJECT_ID VERSION TITLE_ID TITLE_NAME POSITION_ID POSITION_NAME IS_ACTIVE "
+        "CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE MODIFIED_BY_ID MODIFIED_BY_NAME",
+    ),
+    "xc_position": (
         "POSITION_ID",
-        "DESCR TITLE_ID PARENT_POSITION_ID PARTICIPANT_ID BUSINESS_GROUP_ID",
-        effective=True,
+        "POSITION_ID VERSION NAME DESCR INCENT_ST_DATE INCENT_END_DATE IS_ACTIVE CREATED_DATE CREATED_BY_ID "
+        "CREATED_BY_NAME MODIFIED_DATE MODIFIED_BY_ID MODIFIED_BY_NAME TITLE_ID POS_GROUP_ID PARENT_RECORD_ID "
+        "PARENT_POSITION_ID PARTICIPANT_ID EFFECTIVE_START_DATE EFFECTIVE_END_DATE IS_MASTER "
+        "MASTER_POSITION_ID BUSINESS_GROUP_ID CREDIT_START_DATE CREDIT_END_DATE",
     ),
-    _known("xc_pos_hierarchy", "POS_HIERARCHY_ID", "FROM_POS_ID FROM_POS_NAME TO_POS_ID TO_POS_NAME"),
-    _known("xc_pos_hierarchy_type", "POS_HIERARCHY_TYPE_ID", "POS_HIERARCHY_TYPE_NAME", effective=True),
-    _known("xc_pos_part_assignment", "POS_PART_ASSIGNMENT_ID", _PEOPLE),
-    _known("xc_pos_relations", "ID", "FROM_POS_ID FROM_POS_NAME TO_POS_ID TO_POS_NAME POS_REL_TYPE_ID"),
-    _known("xc_pos_rel_type", "POS_REL_TYPE_ID", "DESCR", effective=True),
-    _known("xc_pos_title_assignment", "POS_TITLE_ASSIGNMENT_ID", "TITLE_ID TITLE_NAME POSITION_ID POSITION_NAME"),
-    _known("xc_quota", "QUOTA_ID", "QUOTA_VALUE QUOTA_PERIOD_ID QUOTA_PERIOD_NAME SOURCE_ID CLASSIFICATION_NAME"),
-    _known(
-        "xc_quota_assignment",
+    "xc_position_hist": (
+        "OBJECT_ID",
+        "POSITION_ID OBJECT_ID VERSION NAME DESCR INCENT_ST_DATE INCENT_END_DATE IS_ACTIVE CREATED_DATE "
+        "CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE MODIFIED_BY_ID MODIFIED_BY_NAME TITLE_ID POS_GROUP_ID "
+        "PARENT_RECORD_ID PARENT_POSITION_ID PARTICIPANT_ID EFFECTIVE_START_DATE EFFECTIVE_END_DATE IS_MASTER "
+        "MASTER_POSITION_ID BUSINESS_GROUP_ID CREDIT_START_DATE CREDIT_END_DATE",
+    ),
+    "xc_quota": (
+        "QUOTA_ID",
+        "QUOTA_ID VERSION NAME DESCRIPTION QUOTA_VALUE QUOTA_VALUE_UNIT_TYPE_ID QUOTA_VALUE_UNIT_TYPE_NAME "
+        "QUOTA_PERIOD_ID QUOTA_PERIOD_NAME QUOTA_INTERVAL_ID QUOTA_INTERVAL_NAME IS_ACTIVE CREATED_DATE "
+        "CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE MODIFIED_BY_ID MODIFIED_BY_NAME SOURCE_ID "
+        "CLASSIFICATION_NAME CLASSIFICATION_TYPE",
+    ),
+    "xc_quota_assignment": (
         "QUOTA_ASSIGNMENT_ID",
-        "ASSIGNMENT_ID ASSIGNMENT_NAME ASSIGNMENT_TYPE AMOUNT PERIOD_ID QUOTA_ID QTA_ASGNMT_ID",
+        "QUOTA_ASSIGNMENT_ID VERSION ASSIGNMENT_ID ASSIGNMENT_NAME ASSIGNMENT_TYPE AMOUNT AMOUNT_UNIT_TYPE_ID "
+        "PERIOD_ID QUOTA_ID EFFECTIVE_START_PERIOD_ID EFFECTIVE_END_PERIOD_ID IS_ACTIVE DESCRIPTION "
+        "CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE MODIFIED_BY_ID MODIFIED_BY_NAME "
+        "QTA_ASGNMT_ID",
     ),
-    _known("xc_quota_relationship", "QUOTA_RELATIONSHIP_ID", "LABEL DESCRIPTION"),
-    _known("xc_quota_totals", "QUOTA_TOTALS_ID", f"PERIOD_ID AMOUNT UNITTYPE_ID {_PEOPLE}"),
-    _known("xc_role", "ROLE_ID", "DESCR ROLE_TYPE"),
-    _known(
-        "xc_participant",
-        "PARTICIPANT_ID",
-        "FIRST_NAME MIDDLE_NAME LAST_NAME EMPLOYEE_ID SALARY "
-        "SALARY_UNIT_TYPE_ID HIRE_DATE TERMINATION_DATE PERSONAL_TARGET USER_ID BUSINESS_GROUP_ID",
-        effective=True,
+    "xc_quota_assignment_hist": (
+        "OBJECT_ID",
+        "QUOTA_ASSIGNMENT_ID OBJECT_ID VERSION ASSIGNMENT_ID ASSIGNMENT_NAME ASSIGNMENT_TYPE AMOUNT "
+        "AMOUNT_UNIT_TYPE_ID PERIOD_ID QUOTA_ID EFFECTIVE_START_PERIOD_ID EFFECTIVE_END_PERIOD_ID IS_ACTIVE "
+        "DESCRIPTION CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE MODIFIED_BY_ID MODIFIED_BY_NAME",
     ),
-    _known("xc_period", "PERIOD_ID", "START_DATE END_DATE IS_OPEN PARENT_PERIOD_ID PERIOD_TYPE_ID_FK CALENDAR_ID"),
-    _known("xc_period_type", "PERIOD_TYPE_ID"),
-    _known("xc_plan", "PLAN_ID", "DESCRIPTION PERIOD_ID"),
-    _known("xc_plan_assignment", "PLAN_ASSIGNMENT_ID", "ASSIGNMENT_ID ASSIGNMENT_TYPE ASSIGNMENT_NAME PLAN_ID"),
-    _known("xc_user", "USER_ID", "EMAIL LOCALE ENABLED PRIMARY_ROLE_TYPE IS_INTERNAL_USER BUSINESS_GROUP_ID"),
-    _known(
-        "xc_comp_order_item",
-        "COMP_ORDER_ITEM_ID",
-        "ORDER_CODE ITEM_CODE LINE_NUMBER AMOUNT INCENTIVE_DATE PERIOD_ID ORDER_DATE ORDER_TYPE_ID ITEM_STATUS",
+    "xc_quota_hist": (
+        "OBJECT_ID",
+        "QUOTA_ID OBJECT_ID VERSION NAME DESCRIPTION QUOTA_VALUE QUOTA_VALUE_UNIT_TYPE_ID "
+        "QUOTA_VALUE_UNIT_TYPE_NAME QUOTA_PERIOD_ID QUOTA_PERIOD_NAME QUOTA_INTERVAL_ID QUOTA_INTERVAL_NAME "
+        "IS_ACTIVE CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE MODIFIED_BY_ID MODIFIED_BY_NAME "
+        "SOURCE_ID CLASSIFICATION_NAME CLASSIFICATION_TYPE",
     ),
-    _known("xc_comp_order_item_detail", "COMP_ORDER_ITEM_DETAIL_ID", "COMP_ORDER_ITEM_ID COI_ORDER_CODE COI_ITEM_CODE"),
-    _known(
-        "xc_rule",
-        "RULE_ID",
-        "RULE_TYPE INPUT_TYPE HOLD_TYPE PRIMARY_RULE_ID RATE_TYPE ATTAINMENT_MEASURE_ID",
-        effective=True,
+    "xc_quota_relationship": (
+        "QUOTA_RELATIONSHIP_ID",
+        "QUOTA_RELATIONSHIP_ID VERSION NAME LABEL DESCRIPTION IS_ACTIVE CREATED_BY_ID CREATED_DATE "
+        "MODIFIED_BY_ID MODIFIED_DATE",
     ),
-    _known(
-        "xc_plan_approval",
-        "PLAN_APPROVAL_ID",
-        "STATUS PERSON_ID PERSON_NAME MANAGER_ID MANAGER_NAME PLAN_ID PLAN_NAME ROUTE_DATE DOC_TYPE DOC_TEMPLATE_ID",
+    "xc_quota_summary": (
+        "",
+        "PERIOD_ID PARTICIPANT_ID PARTICIPANT_NAME POSITION_ID POSITION_NAME EFF_POSITION_ID QUOTA_ID NAME "
+        "AMOUNT_UNIT_TYPE_ID BUSINESS_GROUP_ID TOTAL_AMOUNT AS_OF_PERIOD_ID",
     ),
-    _known("xc_planrules", "PLANRULES_ID", "PLAN_ID RULE_ID"),
-    _known(
-        "xc_commission",
+    "xc_quota_totals": (
+        "QUOTA_TOTALS_ID",
+        "QUOTA_TOTALS_ID NAME VERSION PERIOD_ID AMOUNT UNITTYPE_ID PARTICIPANT_ID PARTICIPANT_NAME "
+        "POSITION_ID POSITION_NAME CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE MODIFIED_BY_ID "
+        "MODIFIED_BY_NAME IS_ACTIVE",
+    ),
+    "xc_role": (
+        "ROLE_ID",
+        "ROLE_ID VERSION NAME DESCR IS_ACTIVE CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE "
+        "MODIFIED_BY_ID MODIFIED_BY_NAME ROLE_TYPE",
+    ),
+    "xc_commission": (
         "COMMISSION_ID",
-        f"AMOUNT AMOUNT_UNIT_TYPE_ID PERIOD_ID PERIOD_NAME {_PEOPLE} CREDIT_ID "
-        "RULE_ID RULE_NAME RATE_AMOUNT EARNING_GROUP_ID EARNING_GROUP_NAME QUOTA_ID MEASURE_VALUE "
-        "ATTAINMENT_VALUE RELEASED_AMOUNT HELD_AMOUNT PLAN_ID PLAN_NAME",
+        "COMMISSION_ID VERSION NAME IS_ACTIVE CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE "
+        "MODIFIED_BY_ID MODIFIED_BY_NAME AMOUNT AMOUNT_UNIT_TYPE_ID PERIOD_ID PERIOD_NAME PARTICIPANT_ID "
+        "PARTICIPANT_NAME POSITION_ID POSITION_NAME CREDIT_ID RULE_ID RULE_NAME RATE_AMOUNT EARNING_GROUP_ID "
+        "EARNING_GROUP_NAME QUOTA_ID QUOTA_NAME MEASURE_VALUE ATTAINMENT_VALUE RELEASED_AMOUNT HELD_AMOUNT "
+        "PLAN_ID PLAN_NAME",
     ),
-]
-#: §3.4: the objects with a ``_HIST`` twin.
-_HISTORY = [
-    "xc_position",
-    "xc_pos_hierarchy",
-    "xc_pos_hierarchy_type",
-    "xc_pos_part_assignment",
-    "xc_pos_relations",
-    "xc_pos_rel_type",
-    "xc_pos_title_assignment",
-    "xc_quota",
-    "xc_quota_assignment",
-]
-
-
-def _history(parent: KnownTable) -> KnownTable:
-    """``_HIST`` repeats the parent's columns plus OBJECT_ID (§2.1).
-
-    Keyed on OBJECT_ID, not the parent's id as the anchor tap does: the parent id repeats once per version,
-    so upserting on it would collapse history (§3.8 item 11). Which column is unique is inferred, not
-    documented; server metadata overrides this whenever ``SHOW KEYS`` answers.
-    """
-    return KnownTable(f"{parent.name}_hist", ("OBJECT_ID",), ("OBJECT_ID", *parent.columns))
-
-
-#: §2.1: aggregates without id or MODIFIED_DATE, hence full table.
-_SUMMARIES = [
-    KnownTable("xc_credit_summary", (), ("PARTICIPANT_ID", "PERIOD_ID", "AS_OF_PERIOD_ID", "TOTAL_AMOUNT")),
-    KnownTable("xc_quota_summary", (), ("PARTICIPANT_ID", "QUOTA_ID", "AS_OF_PERIOD_ID", "TOTAL_AMOUNT")),
-]
+    "xc_comp_order_item": (
+        "COMP_ORDER_ITEM_ID",
+        "COMP_ORDER_ITEM_ID VERSION NAME IS_ACTIVE CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE "
+        "MODIFIED_BY_ID MODIFIED_BY_NAME ORDER_CODE ITEM_CODE LINE_NUMBER AMOUNT INCENTIVE_DATE PERIOD_ID "
+        "ORDER_DATE ORDER_TYPE_ID BATCH_NUMBER RELATED_ORDER_CODE ITEM_STATUS",
+    ),
+    "xc_comp_order_item_detail": (
+        "COMP_ORDER_ITEM_DETAIL_ID",
+        "COMP_ORDER_ITEM_DETAIL_ID VERSION NAME IS_ACTIVE MODIFIED_DATE MODIFIED_BY_ID MODIFIED_BY_NAME "
+        "COMP_ORDER_ITEM_ID COI_ORDER_CODE COI_ITEM_CODE",
+    ),
+    "xc_participant": (
+        "PARTICIPANT_ID",
+        "PARTICIPANT_ID VERSION NAME IS_ACTIVE CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE "
+        "MODIFIED_BY_ID MODIFIED_BY_NAME EFFECTIVE_START_DATE EFFECTIVE_END_DATE IS_MASTER FIRST_NAME "
+        "MIDDLE_NAME LAST_NAME EMPLOYEE_ID SALARY SALARY_UNIT_TYPE_ID HIRE_DATE TERMINATION_DATE "
+        "PERSONAL_TARGET USER_ID BUSINESS_GROUP_ID",
+    ),
+    "xc_period": (
+        "PERIOD_ID",
+        "PERIOD_ID VERSION NAME IS_ACTIVE CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE "
+        "MODIFIED_BY_ID MODIFIED_BY_NAME START_DATE END_DATE IS_OPEN PARENT_PERIOD_ID PERIOD_TYPE_ID_FK "
+        "CALENDAR_ID ORDER_NUMBER IS_PUBLISHED IS_VISIBLE IS_HIDDEN IS_ETL_EXCLUDED IS_CALC_PERIOD",
+    ),
+    "xc_period_type": (
+        "PERIOD_TYPE_ID",
+        "PERIOD_TYPE_ID VERSION NAME IS_ACTIVE CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE "
+        "MODIFIED_BY_ID MODIFIED_BY_NAME",
+    ),
+    "xc_plan": (
+        "PLAN_ID",
+        "PLAN_ID VERSION NAME IS_ACTIVE CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE "
+        "MODIFIED_BY_ID MODIFIED_BY_NAME DESCRIPTION PERIOD_ID",
+    ),
+    "xc_plan_approval": (
+        "PLAN_APPROVAL_ID",
+        "PLAN_APPROVAL_ID VERSION NAME IS_ACTIVE CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE "
+        "MODIFIED_BY_ID MODIFIED_BY_NAME STATUS PERSON_ID PERSON_NAME MANAGER_ID MANAGER_NAME PLAN_ID "
+        "PLAN_NAME ROUTE_DATE DOC_TYPE DOC_TEMPLATE_ID",
+    ),
+    "xc_plan_assignment": (
+        "PLAN_ASSIGNMENT_ID",
+        "PLAN_ASSIGNMENT_ID VERSION NAME IS_ACTIVE CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE "
+        "MODIFIED_BY_ID MODIFIED_BY_NAME ASSIGNMENT_ID ASSIGNMENT_TYPE ASSIGNMENT_NAME PLAN_ID "
+        "ACTIVE_START_DATE ACTIVE_END_DATE",
+    ),
+    "xc_planrules": (
+        "PLANRULES_ID",
+        "PLANRULES_ID VERSION NAME IS_ACTIVE CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE "
+        "MODIFIED_BY_ID MODIFIED_BY_NAME PLAN_ID RULE_ID",
+    ),
+    "xc_rule": (
+        "RULE_ID",
+        "RULE_ID VERSION NAME IS_ACTIVE CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE "
+        "MODIFIED_BY_ID MODIFIED_BY_NAME EFFECTIVE_START_DATE EFFECTIVE_END_DATE IS_MASTER RULE_TYPE "
+        "ACTIVE_START_DATE ACTIVE_END_DATE INPUT_TYPE HOLD_TYPE PRIMARY_RULE_ID RATE_TYPE "
+        "ATTAINMENT_MEASURE_ID",
+    ),
+    "xc_user": (
+        "USER_ID",
+        "USER_ID VERSION NAME IS_ACTIVE CREATED_DATE CREATED_BY_ID CREATED_BY_NAME MODIFIED_DATE "
+        "MODIFIED_BY_ID MODIFIED_BY_NAME EMAIL LOCALE ENABLED PRIMARY_ROLE_TYPE IS_INTERNAL_USER USER_UUID "
+        "BUSINESS_GROUP_ID",
+    ),
+}
 
 
 def _build() -> dict[str, KnownTable]:
-    tables = {t.name: t for t in _BASE}
-    by_name = dict(tables)
-    for name in _HISTORY:
-        hist = _history(by_name[name])
-        tables[hist.name] = hist
-    tables.update({t.name: t for t in _SUMMARIES})
-    return dict(sorted(tables.items()))
+    return {
+        name: KnownTable(name, (key,) if key else (), tuple(columns.split()))
+        for name, (key, columns) in sorted(_TABLES.items())
+    }
 
 
 #: Known objects by stream name (lower case, as the notes write them).

@@ -17,7 +17,7 @@ def test_discovery_comes_from_source_metadata_with_custom_columns(emu):
     assert properties["ARR__NET__AMOUNT"]["type"] == ["number", "null"]
     assert properties["ARR__NET__AMOUNT__UNIT_TYPE_ID"]["type"] == ["integer", "null"]
     assert properties["MODIFIED_DATE"]["format"] == "date-time"
-    assert properties["IS_ACTIVE"]["type"] == ["integer", "null"], "0/1 flags stay integers"
+    assert properties["IS_ACTIVE"]["type"] == ["string", "null"], "0/1 flags stay the strings the source stores"
     assert participant.primary_keys == ["PARTICIPANT_ID"]
     assert participant.replication_key == "MODIFIED_DATE"
     assert streams["xc_attainment_measure"].schema["properties"]["ATTAINMENT_MEASURE_ID"]["type"] == ["string"]
