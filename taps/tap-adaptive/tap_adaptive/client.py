@@ -501,7 +501,38 @@ class AdaptiveStream(RESTStream[t.Any]):
         output = root.find("output")
         if output is None:
             return
-        yield from self.flatten(output)
+        yield from self.unique(self.flatten(output))
+
+    def unique(self, records: Iterable[dict[str, t.Any]]) -> Iterator[dict[str, t.Any]]:
+        """Drop a record whose key an earlier record of the same response already had (warned once).
+
+        A loader upserts by key, so a second element with one key (a dimension value listed twice within
+        its dimension) would silently replace the first; the first one listed is kept.
+        """
+        keys = tuple(self.primary_keys or ())
+        seen: set[tuple[t.Any, ...]] = set()
+        repeated: dict[tuple[t.Any, ...], int] = {}
+        for record in records:
+            if not keys or keys[0] not in record:  # key made later (post_process), e.g. event_id
+                yield record
+                continue
+            key = tuple(record.get(k) for k in keys)
+            if key in seen:
+                repeated[key] = repeated.get(key, 1) + 1
+                continue
+            seen.add(key)
+            yield record
+        if repeated:
+            shown = "; ".join(
+                f"{dict(zip(keys, key, strict=True))} x{count}" for key, count in list(repeated.items())[:5]
+            )
+            self.logger.warning(
+                "stream %s: %d key(s) listed more than once in one %s response, first occurrence kept: %s",
+                self.name,
+                len(repeated),
+                self.method,
+                shown,
+            )
 
     # -- variance: unknown attributes and type drift are kept, never dropped ------------------------
 

@@ -17,7 +17,7 @@ import requests
 from singer_sdk.exceptions import FatalAPIError
 from typing_extensions import override
 
-from tap_adaptive.client import AdaptiveStream, ConfigurationError
+from tap_adaptive.client import EXTRA_FIELDS_SCHEMA, AdaptiveStream, ConfigurationError
 from tap_adaptive.streams import VERSION
 from tap_adaptive.xmlapi import Envelope, call_body, element, output_lines, scan_envelope
 
@@ -129,6 +129,8 @@ class ExportDataStream(AdaptiveStream):
             "period_start": {"type": ["string", "null"], "format": "date"},
             "value": {"type": ["number", "null"]},
             "value_status": {"type": ["string"], "enum": ["value", "blank", "invalid"]},
+            # Every CSV column has a role (base, dimension or period), so nothing lands here today.
+            "extra_fields": EXTRA_FIELDS_SCHEMA,
         },
     }
 
@@ -257,10 +259,20 @@ class ExportDataStream(AdaptiveStream):
         layout = _Layout(header)
         allowed = set(self.allow_list)
         periods = layout.periods
+        width = len(header)
         for row in reader:
             if not row:
                 continue
             self._rows_read += 1
+            if len(row) != width:
+                # Checked before any cell is read: a missing cell would shift every later period by one.
+                account = row[layout.account_code] if layout.account_code < len(row) else "?"
+                msg = (
+                    f"exportData for version {version_name!r}: data row {self._rows_read} (account {account!r}) "
+                    f"has {len(row)} cells for {width} columns; refused before loading any of its values, "
+                    "the version stays unexported"
+                )
+                raise FatalAPIError(msg)
             account_code = row[layout.account_code]
             if account_code not in allowed:
                 # Defence in depth for MNPI accounts: never land what was not asked for.
@@ -286,6 +298,7 @@ class ExportDataStream(AdaptiveStream):
                 "level_name": row[layout.level_name] if layout.level_name is not None else None,
                 "dimensions": dims,
                 "dimension_key": "|".join(f"{d['dimension']}={d['code'] or d['name']}" for d in dims),
+                "extra_fields": None,
             }
             for index, period, start in periods:
                 cell = row[index]

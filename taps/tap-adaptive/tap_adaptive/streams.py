@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import typing as t
 from datetime import UTC, datetime
 
 import requests
+from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.pagination import BaseAPIPaginator
 from typing_extensions import override
 
-from tap_adaptive.client import AdaptiveStream
+from tap_adaptive.client import EXTRA_FIELDS_SCHEMA, AdaptiveStream
 from tap_adaptive.xmlapi import element
 
 if t.TYPE_CHECKING:
@@ -120,7 +122,9 @@ SIMPLE_EXPORTS: list[_Spec] = [
         "exportDimensions",
         {"dimension": "dimension", "dimensionValue": "dimension_value"},
         DIMENSION,
-        key=("node_type", "id"),
+        # A dimension value is addressed within its dimension (exportData's <dimensionValue dimName= code=>,
+        # adaptive.md §4), so the dimension is part of its key.
+        key=("node_type", "dimension_id", "id"),
         hierarchy=True,
         has_attributes=True,
         root_key="dimension_id",
@@ -221,6 +225,7 @@ class ExportTransactionDefinitionStream(AdaptiveStream):
             "id": {"type": ["string", "null"]},
             "position": {"type": ["integer"]},
             "values": {"type": ["array", "null"], "items": {"type": "object"}},
+            "extra_fields": EXTRA_FIELDS_SCHEMA,
         },
     }
 
@@ -230,12 +235,16 @@ class ExportTransactionDefinitionStream(AdaptiveStream):
         for position, field in enumerate(root.iterfind("output/transaction/*")):
             if not isinstance(field.tag, str):
                 continue
+            extra = {k: v for k, v in field.attrib.items() if k not in {"name", "id"}} or None
+            if extra:
+                self.note_extra_fields(extra)
             yield {
                 "field_type": field.tag,
                 "name": field.get("name") or field.tag,
                 "id": field.get("id"),
                 "position": position,
-                "values": [{"id": v.get("id"), "name": v.get("name")} for v in field.iterfind("value")],
+                "values": [dict(v.attrib) for v in field.iterfind("value")],
+                "extra_fields": extra,
             }
 
 
@@ -266,7 +275,9 @@ class ExportSecurityAuditStream(AdaptiveStream):
 
     @override
     def post_process(self, row: dict[str, t.Any], context: Context | None = None) -> dict[str, t.Any] | None:
-        digest = hashlib.sha1("\x1f".join(f"{k}={row[k]}" for k in sorted(row)).encode(), usedforsecurity=False)
+        # extra_fields stays out of the hash: events loaded before it existed keep their ids.
+        identity = "\x1f".join(f"{k}={row[k]}" for k in sorted(row) if k != "extra_fields")
+        digest = hashlib.sha1(identity.encode(), usedforsecurity=False)
         row["event_id"] = digest.hexdigest()
         return row
 
@@ -339,6 +350,7 @@ class _JobPaginator(BaseAPIPaginator[int]):
     def __init__(self, stream: ExportConfigurableModelDataStream) -> None:
         super().__init__(0)
         self.stream = stream
+        self.seen: set[tuple[str, int]] = set()
 
     @override
     def get_next(self, response: requests.Response) -> int | None:
@@ -346,7 +358,16 @@ class _JobPaginator(BaseAPIPaginator[int]):
         if job is None or job.get("isLastPage", "true").lower() == "true":
             return None
         self.stream.job_number = job.get("jobNumber", "0")
-        return int(job.get("pageNumber", "0")) + 1
+        page = int(job.get("pageNumber", "0"))
+        # A cycle of any length (0 → 1 → 0) would page forever; the SDK only catches a page repeating itself.
+        if (self.stream.job_number, page) in self.seen:
+            msg = (
+                f"stream {self.stream.name}: the API answered page {page} of job {self.stream.job_number} twice "
+                "(pagination cycle); stopping instead of reading it again"
+            )
+            raise FatalAPIError(msg)
+        self.seen.add((self.stream.job_number, page))
+        return page + 1
 
 
 class ExportConfigurableModelDataStream(_SheetChild):
@@ -368,6 +389,7 @@ class ExportConfigurableModelDataStream(_SheetChild):
             "page_number": {"type": ["integer"]},
             "row_in_page": {"type": ["integer"]},
             "values": {"type": ["object"]},
+            "extra_fields": EXTRA_FIELDS_SCHEMA,
         },
     }
     last_job: dict[str, str] | None = None
@@ -410,18 +432,26 @@ class ExportConfigurableModelDataStream(_SheetChild):
         page = int(self.last_job.get("pageNumber", "0")) if self.last_job else 0
         data = root.find("output/data")
         text = (data.text or "") if data is not None else ""
-        reader = csv.reader(text.splitlines())
+        # Records end at "\n" only: quoted cells may hold newlines or U+2028 (splitlines() breaks on both).
+        reader = csv.reader(io.StringIO(text, newline=""))
         header = next(reader, None)
         if header is None:
             return
-        sheet_name = ""
+        sheet = (self.context or {}).get("sheet_name")
         for index, row in enumerate(reader):
+            if len(row) != len(header):
+                msg = (
+                    f"stream {self.name}: sheet {sheet!r}, version {self.version_label!r}, page {page}, row "
+                    f"{index + 1} has {len(row)} cells for {len(header)} columns; refused (nothing of it loaded)"
+                )
+                raise FatalAPIError(msg)
             yield {
-                "sheet_name": sheet_name,
+                "sheet_name": sheet,
                 "version": self.version_label,
                 "page_number": page,
                 "row_in_page": index,
-                "values": dict(zip(header, row, strict=False)),
+                "values": dict(zip(header, row, strict=True)),
+                "extra_fields": None,  # every column is already kept in values
             }
 
     @override
