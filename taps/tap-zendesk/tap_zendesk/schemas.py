@@ -2,8 +2,9 @@
 
 Field names follow the Zendesk Support API (../shared/sources/zendesk.md §3.5) as the singer-io tap
 exposes them. Nested objects (``via``, ``metadata``, ``photo``, audit ``events``…) are declared as
-open objects and pass through whole: the tap conforms only top-level types
-(``TypeConformanceLevel.ROOT_ONLY``), so a field Zendesk adds inside ``via.source`` is never dropped.
+open objects and pass through whole: the tap checks only top-level types (``tap_zendesk.shaping``),
+so a field Zendesk adds inside ``via.source`` is never dropped, and one it adds at the top level lands
+in ``extra_fields``.
 Custom fields stay where Zendesk puts them: ``custom_fields`` (``[{id, value}]``, any value type) on
 tickets, ``user_fields`` / ``organization_fields`` (open objects keyed by field key) on users and
 organizations.
@@ -14,6 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from singer_sdk import typing as th
+
+from tap_zendesk.shaping import with_extra_fields
 
 INT = th.IntegerType
 STR = th.StringType
@@ -33,8 +36,11 @@ Schema = dict[str, Any]
 
 
 def schema(**fields: th.JSONTypeHelper[Any] | type[th.JSONTypeHelper[Any]]) -> Schema:
-    """Build a stream schema from ``name=type`` pairs, every property nullable (Zendesk sends nulls)."""
-    return th.PropertiesList(*(th.Property(name, kind) for name, kind in fields.items())).to_dict()
+    """Build a stream schema from ``name=type`` pairs, every property nullable (Zendesk sends nulls).
+
+    Every stream also gets ``extra_fields``: what the API sent that the schema does not declare.
+    """
+    return with_extra_fields(th.PropertiesList(*(th.Property(name, kind) for name, kind in fields.items())).to_dict())
 
 
 TICKETS = schema(

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 DEFAULT_MAX_RETRY_SECONDS = 600.0
+DEFAULT_REQUEST_TIMEOUT = 300
 #: singer-io waits 60 s on a 429 without Retry-After; Zendesk's limits are per minute.
 DEFAULT_RATE_LIMIT_WAIT = 60.0
 _SUBDOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*$")

@@ -16,9 +16,10 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.plugin_base import SingerCommand
 from typing_extensions import override
 
-from tap_zendesk import settings, streams
+from tap_zendesk import inputs, settings, streams
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from types import TracebackType
 
     from singer_sdk.streams import Stream
@@ -56,6 +57,16 @@ class OneLineErrorCommand(SingerCommand):
     """
 
     @override
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Check the --config/--state/--catalog files before the SDK reads them (one line per problem)."""
+        try:
+            check_input_files(args, self.logger)
+        except inputs.InputFileError as exc:
+            self.logger.error("tap-zendesk: error: %s", exc)  # noqa: TRY400 - the line is the report
+            ctx.exit(2)
+        return super().parse_args(ctx, args)
+
+    @override
     def invoke(self, ctx: click.Context) -> Any:
         relax_garbage_collection()
         # What SingerCommand.invoke sets up, minus its multi-line config error report.
@@ -82,6 +93,19 @@ class OneLineErrorCommand(SingerCommand):
             message = f"{exc_type.__name__}: {message}"
         self.logger.error("%s", message)
         self.logger.debug("Traceback", exc_info=(exc_type, exc_value, exc_traceback))
+
+
+def check_input_files(args: Sequence[str], logger: logging.Logger) -> None:
+    """Raise :class:`~tap_zendesk.inputs.InputFileError` for an unusable file; warn if nothing is selected."""
+    known = streams.STREAM_NAMES
+    for option, path in inputs.file_arguments(args):
+        document = inputs.load(option, path)
+        if option == "--config":
+            inputs.check_config(path, document)
+        elif option == "--state":
+            inputs.check_state(path, document)
+        elif not inputs.check_catalog(path, document, known):
+            logger.warning("tap-zendesk: --catalog %s selects no stream: nothing will be extracted", path)
 
 
 class TapZendesk(Tap):
@@ -136,16 +160,19 @@ class TapZendesk(Tap):
         th.Property(
             "request_timeout",
             th.IntegerType(minimum=1),
-            default=300,
-            title="Request timeout",
-            description="Seconds to wait for one HTTP response.",
+            default=settings.DEFAULT_REQUEST_TIMEOUT,
+            title="Request timeout (s)",
+            description="Wall-clock limit of one HTTP request, body included; a timed-out request is retried.",
         ),
         th.Property(
             "max_retry_seconds",
             th.NumberType(minimum=0),
             default=settings.DEFAULT_MAX_RETRY_SECONDS,
-            title="Retry budget",
-            description="Most seconds spent waiting to retry one request (429 Retry-After, 5xx).",
+            title="Retry budget (s)",
+            description=(
+                "Total seconds a stream may spend in failed attempts and waits (429 Retry-After, 5xx, "
+                "timeouts) before it fails; raise it for a first backfill under the 10/min export limit."
+            ),
         ),
         th.Property(
             "rate_limit_default_wait",
@@ -154,10 +181,35 @@ class TapZendesk(Tap):
             title="Default 429 wait",
             description="Seconds to wait after a 429 that carries no Retry-After header.",
         ),
+        th.Property(
+            "emit_activate_version_messages",
+            th.BooleanType,
+            default=True,
+            title="Emit ACTIVATE_VERSION",
+            description=(
+                "After a full-table list was read completely, tell the loader the current table version so "
+                "rows deleted in Zendesk are marked deleted (_sdc_deleted_at)."
+            ),
+        ),
     ).to_dict()
 
+    #: Settings given in whole seconds / as any number: coerced from what Meltano or a file sends.
+    INTEGER_SETTINGS = ("page_size", "request_timeout")
+    NUMBER_SETTINGS = ("max_retry_seconds", "rate_limit_default_wait")
+
     def __init__(self, **kwargs: Any) -> None:
-        """Validate what JSON Schema cannot (auth pairs, subdomain, start_date) before any request."""
+        """Validate what JSON Schema cannot (auth pairs, subdomain, start_date) before any request.
+
+        Numbers sent as text ("2.5") are coerced first: Meltano and hand-written files send them so.
+        """
+        config = kwargs.get("config")
+        found: list[str] = []
+        if isinstance(config, dict):
+            config = dict(config)
+            found = inputs.coerce_numbers(config, self.INTEGER_SETTINGS, self.NUMBER_SETTINGS)
+            kwargs["config"] = config
+        if found and kwargs.get("validate_config", True):
+            raise ConfigValidationError("Config validation failed", errors=found)
         super().__init__(**kwargs)
         if kwargs.get("validate_config", True):
             found = settings.problems(self.config)
