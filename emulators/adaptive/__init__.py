@@ -1,15 +1,25 @@
 """Workday Adaptive Planning XML API emulator: ``POST /api/v{N}`` with ``<call method="exportX">`` bodies.
 
-Contract from ``shared/sources/adaptive.md`` §10: credentials in the body, every API-level failure is
+Reference: `../shared/sources/adaptive.md <../shared/sources/adaptive.md>`_ (the vendor notes; nothing here
+comes from tap_adaptive). Contract from its §10: credentials in the body, every API-level failure is
 HTTP 200 with ``<response success="false"><messages><message key=.. type="ERROR">``; the streamed
 exportData form (``<call stream="true">``) answers ``<response><output><![CDATA[csv]]></output>
-<status success="true" rowCountSent="N"/></response>``. Options (``--option key=value``):
-``login``/``password`` (accepted credentials), ``unsupported`` (methods answered with a permission
-error; default exportDimensionMapping, which needs the sales-planning licence), ``data_accounts``,
-``accounts``, ``levels``, ``months``, ``combos_per_cell`` (cube size). Test hooks:
-``throttle_next`` (calls answered with the concurrency-limit message), ``row_count_skew``
-(version name → delta added to ``rowCountSent``), :meth:`calls` (parsed request log),
-:meth:`export_rows` (exportData ground truth).
+<status success="true" rowCountSent="N"/></response>``.
+
+Options (``--option key=value``): ``login``/``password`` (accepted credentials), ``unsupported``
+(methods the instance's licence lacks, answered with ``error-permission-denied``; default
+exportDimensionMapping, which needs the sales-planning licence), ``data_accounts``, ``accounts``,
+``levels``, ``months``, ``combos_per_cell`` (cube size). Data variance real instances show:
+``multiline_text`` (names and modeled-sheet cells holding line breaks, LF and U+2028),
+``duplicate_dimension_values`` (codes listed twice within their dimension), ``ragged_rows``
+(``version:row:delta,...``: exportData data row ``row`` of that version written with ``delta`` cells
+too many or too few: -1 drops the fourth period's cell, as a writer skipping a blank does, +1 writes
+the first value with an unquoted decimal comma, as a comma-decimal locale does).
+
+Test hooks: ``throttle_next`` (calls answered with the concurrency-limit message), ``row_count_skew``
+(version name → delta added to ``rowCountSent``), :meth:`revoke` (an administrator removes the API
+user's permission for a method between runs), :meth:`calls` (parsed request log), :meth:`export_rows`
+(exportData ground truth).
 """
 
 from __future__ import annotations
@@ -79,6 +89,23 @@ def parse_call(body: str | bytes) -> ET.Element:
     return ET.fromstring(body)  # noqa: S314
 
 
+def _quoted(text: str) -> str:
+    """A CSV text cell: quoted, inner quotes doubled (RFC 4180), line breaks kept inside the quotes."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _ragged(value: Any) -> dict[str, dict[int, int]]:
+    """``"FY24 Plan:2:-1,FY23 Final:1:1"`` (or a list of such items) → {version: {data row: delta}}."""
+    if not value:
+        return {}
+    items = value.split(",") if isinstance(value, str) else list(value)
+    result: dict[str, dict[int, int]] = {}
+    for item in items:
+        version, row, delta = str(item).rsplit(":", 2)
+        result.setdefault(version, {})[int(row)] = int(delta)
+    return result
+
+
 def _cdata(text: str) -> str:
     return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
@@ -94,6 +121,7 @@ class AdaptiveEmulator(HttpEmulator):
         self.password = str(options.get("password", DEFAULT_PASSWORD))
         unsupported = options.get("unsupported", ["exportDimensionMapping"])
         self.unsupported = set(unsupported.split(",") if isinstance(unsupported, str) else unsupported)
+        self.ragged_rows = _ragged(options.get("ragged_rows"))
         self.instance = Instance(rng_factory(self.name, seed), volume, options)
         self.throttle_next = int(options.get("throttle_next", 0))
         self.row_count_skew: dict[str, int] = {}
@@ -195,6 +223,11 @@ class AdaptiveEmulator(HttpEmulator):
         """Return what an exportData call (its XML body) answers, before rendering: the data ground truth."""
         return compute(self.instance, ExportRequest.parse(parse_call(call_xml)))
 
+    def revoke(self, method: str) -> None:
+        """An administrator takes the API user's permission for ``method`` away (it answered before)."""
+        self.unsupported.add(method)
+        self._cache.pop(method, None)
+
     def calls(self) -> list[ET.Element]:
         """Return every ``<call>`` the API received (parsed from the core request log; bad XML skipped)."""
         parsed = []
@@ -266,7 +299,7 @@ class AdaptiveEmulator(HttpEmulator):
         csv_text = self._csv_cache.get(key)
         if csv_text is None:
             periods, rows = compute(self.instance, request)
-            csv_text = render_csv(periods, rows, request)
+            csv_text = render_csv(periods, rows, request, self.ragged_rows.get(request.version or "", {}))
             self._csv_cache = {key: csv_text}  # the last answer only: benchmarks repeat one big call
             self._row_counts = {key: len(rows)}
         if call.get("stream") != "true":
@@ -341,7 +374,7 @@ class AdaptiveEmulator(HttpEmulator):
         page = int(job.get("pageNumber", "0")) if job is not None else 0
         chunk = rows[page * 5 : page * 5 + 5]
         header = "Level,Item,Department,Start Date,Amount"
-        csv_text = "\n".join([header, *(",".join(f'"{c}"' for c in r) for r in chunk)]) + "\n"
+        csv_text = "\n".join([header, *(",".join(_quoted(c) for c in r) for r in chunk)]) + "\n"
         last = (page + 1) * 5 >= len(rows)
         return (
             f'<job jobNumber="{1000 + int(sheet.attrs["id"])}" pageNumber="{page}" '

@@ -260,8 +260,13 @@ def _quoted(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def render_csv(periods: list[str], rows: list[Row], request: ExportRequest) -> str:
-    """Render the wide CSV as the vendor writes it: text quoted, numbers bare, LF line ends (§4)."""
+def render_csv(
+    periods: list[str], rows: list[Row], request: ExportRequest, ragged: dict[int, int] | None = None
+) -> str:
+    """Render the wide CSV as the vendor writes it: text quoted, numbers bare, LF line ends (§4).
+
+    ``ragged`` maps a 1-based data row to a cell-count defect (see the module's ``ragged_rows`` option).
+    """
     header = ["Account Name", "Account Code"]
     header += ["Level Code", "Level Name"] if request.include_codes else ["Level Name"]
     for name in request.dimensions:
@@ -276,6 +281,12 @@ def render_csv(periods: list[str], rows: list[Row], request: ExportRequest) -> s
         cells.append(_quoted(row.level.attrs["name"]))
         for code, name in row.dims:
             cells += [_quoted(code), _quoted(name)] if request.include_codes else [_quoted(name)]
-        cells += [_cell(v, request) for v in row.values]
+        values = [_cell(v, request) for v in row.values]
+        delta = (ragged or {}).get(len(lines), 0)
+        if delta < 0:
+            del values[min(3, len(values) - 1)]  # a skipped cell: every later period shifts left
+        elif delta > 0:
+            values[0] = values[0].replace(".", ",", 1) if "." in values[0] else values[0] + ",0"
+        cells += values
         lines.append(",".join(cells))
     return "\n".join(lines) + "\n"

@@ -118,6 +118,10 @@ class Instance:
         self.level_count = int(options.get("levels", max(8, volume // 10)))
         self.combos_per_cell = int(options.get("combos_per_cell", 2))
         self.months = int(options.get("months", 12))
+        #: Free text as finance teams type it: names and sheet cells with line breaks (LF and U+2028).
+        self.multiline_text = _flag(options.get("multiline_text"))
+        #: Dimension value codes the instance lists twice within their dimension (hand-kept trees).
+        self.duplicate_dimension_values = _names(options.get("duplicate_dimension_values"))
         self.start_year = 2024
         self.currencies = self._currencies()
         self.time = self._time()
@@ -177,7 +181,10 @@ class Instance:
             code = WELL_KNOWN_CODES[i] if i < len(WELL_KNOWN_CODES) else f"Data_{i:04d}"
             used.add(code)
             parent = groups[2] if i % 2 else groups[0]
-            node = parent.add(Node("account", self._account_attrs(next_id, code, code.replace("_", " "))))
+            name = code.replace("_", " ")
+            if self.multiline_text and i % 4 == 1:
+                name = f"{name}\n(restated)" if i % 8 == 1 else f"{name}\u2028(restated)"
+            node = parent.add(Node("account", self._account_attrs(next_id, code, name)))
             self.data_accounts.append(node)
             next_id += 1
         candidates = list(groups)
@@ -387,6 +394,10 @@ class Instance:
                     "value": "North" if vid % 2 else "South",
                 }
             )
+        for dimension in root.children:
+            for value in [n for n in dimension.walk() if n.attrs.get("code") in self.duplicate_dimension_values]:
+                # Listed a second time, at the top of its dimension: same id, code and name.
+                dimension.add(Node(value.tag, dict(value.attrs), attributes=list(value.attributes)))
         return root
 
     def _attributes(self) -> Node:
@@ -721,10 +732,13 @@ class Instance:
         rows = []
         for i in range(rng.randint(3, 9)):
             level = self.leaf_levels[i % len(self.leaf_levels)].attrs["name"]
+            item = f"Item {i + 1}"
+            if self.multiline_text and i % 3 == 1:
+                item += '\nsecond line, "quoted"' if i % 2 else "\u2028continued"
             rows.append(
                 [
                     level,
-                    f"Item {i + 1}",
+                    item,
                     rng.choice(["Engineering", "Sales"]),
                     f"{rng.randint(1, 12):02d}/{self.start_year}",
                     f"{rng.uniform(100, 9000):.2f}",
@@ -842,6 +856,18 @@ class Instance:
 
 
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def _flag(value: Any) -> bool:
+    """Boolean option from config or ``--option key=value`` text."""
+    return str(value).strip().lower() in {"1", "true", "yes", "on"} if value is not None else False
+
+
+def _names(value: Any) -> set[str]:
+    """List option from config (a list) or ``--option key=a,b`` text."""
+    if not value:
+        return set()
+    return set(value.split(",") if isinstance(value, str) else value)
 
 
 def combine(values: list[Any]) -> Any:

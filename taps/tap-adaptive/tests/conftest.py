@@ -40,11 +40,12 @@ def tap_config(server: EmulatorServer, **overrides: Any) -> dict[str, Any]:
 
 @dataclass
 class Run:
-    """Singer messages of one run, sorted out."""
+    """Singer messages of one run, sorted out (``error``: what ended it, when it failed)."""
 
     messages: list[dict[str, Any]]
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
+    error: BaseException | None = None
 
     def __post_init__(self) -> None:
         for message in self.messages:
@@ -52,6 +53,14 @@ class Run:
                 self.records.setdefault(message["stream"], []).append(message["record"])
             elif message["type"] == "SCHEMA":
                 self.schemas[message["stream"]] = message
+
+    def activated(self, stream: str) -> list[int]:
+        """Positions of the ACTIVATE_VERSION messages of one stream."""
+        return [i for i, m in enumerate(self.messages) if m["type"] == "ACTIVATE_VERSION" and m["stream"] == stream]
+
+    def last_record_at(self, stream: str) -> int:
+        """Position of the stream's last RECORD message."""
+        return max(i for i, m in enumerate(self.messages) if m["type"] == "RECORD" and m["stream"] == stream)
 
     @property
     def state(self) -> dict[str, Any]:
@@ -67,19 +76,34 @@ def run_tap(
     state: dict[str, Any] | None = None,
     select: set[str] | None = None,
     catalog: dict[str, Any] | None = None,
+    *,
+    expect_error: bool = False,
 ) -> Run:
-    """Run the tap in this process (fast) and collect what it wrote to stdout."""
+    """Run the tap in this process (fast) and collect what it wrote to stdout (up to a failure if expected)."""
     tap = TapAdaptive(config=config, state=state, catalog=catalog)
     if select is not None:
         for name, stream in tap.streams.items():
             stream.selected = name in select
     buffer = io.BytesIO()
     wrapper = io.TextIOWrapper(buffer, encoding="utf-8")
+    error: BaseException | None = None
     with contextlib.redirect_stdout(wrapper):
-        tap.sync_all()
+        try:
+            tap.sync_all()
+        except Exception as exc:
+            if not expect_error:
+                raise
+            error = exc
         wrapper.flush()
-    lines = buffer.getvalue().decode().splitlines()
-    return Run([json.loads(line) for line in lines if line.strip()])
+    if expect_error and error is None:
+        raise AssertionError("the run was expected to fail")
+    lines = buffer.getvalue().decode().split("\n")  # not splitlines(): U+2028 may sit inside a JSON string
+    return Run([json.loads(line) for line in lines if line.strip()], error=error)
+
+
+def error_lines(stderr: str) -> list[str]:
+    """The tap's own error lines (the SDK adds its own context lines around them)."""
+    return [line for line in stderr.splitlines() if "tap-adaptive: error:" in line]
 
 
 def run_cli(

@@ -80,7 +80,9 @@ def test_persistently_malformed_xml_ends_in_one_clear_error(adaptive, tmp_path):
     assert result.returncode == 1
     (line,) = _error_lines(result.stderr)
     assert "malformed XML" in line
-    assert "gave up on" in line and "after 3 attempts" in line and "(max_retries=2)" in line
+    assert "gave up on" in line
+    assert "after 3 attempts" in line
+    assert "(max_retries=2)" in line
     assert "/api/v38" in line
     assert "Traceback" not in result.stderr
 
