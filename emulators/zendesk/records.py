@@ -112,6 +112,32 @@ class CustomField:
         return " ".join(rng.sample(WORDS, 3))
 
 
+@dataclass(frozen=True)
+class ProfileField:
+    """A custom user or organisation field.
+
+    Its definition is served by ``/user_fields`` or ``/organization_fields``; its value sits in each
+    record's ``user_fields``/``organization_fields`` object under ``key``.
+    """
+
+    key: str
+    type: str
+    title: str
+    options: tuple[str, ...] = ()
+
+
+#: The account's custom user fields (``GET /api/v2/user_fields``), in position order.
+USER_FIELDS = (
+    ProfileField("plan", "dropdown", "Plan", ("free", "premium", "ultimate")),
+    ProfileField("seats", "integer", "Seats"),
+)
+#: The account's custom organisation fields (``GET /api/v2/organization_fields``), in position order.
+ORGANIZATION_FIELDS = (
+    ProfileField("region", "dropdown", "Region", ("amer", "emea", "apac")),
+    ProfileField("arr", "integer", "Annual recurring revenue"),
+)
+
+
 def custom_fields(account: Account) -> list[CustomField]:
     """List the account's custom ticket fields: one of each type Zendesk offers."""
     base = account.id_base + 360_000_000
@@ -362,7 +388,7 @@ class Factory:
             "default_group_id": self._pick(rng, self.group_ids) if role != "end-user" else None,
             "report_csv": role == "admin",
             "user_fields": {
-                "plan": rng.choice(("free", "premium", "ultimate")),
+                "plan": rng.choice(USER_FIELDS[0].options),
                 "seats": rng.randint(1, 900),
             },
             "permanently_deleted": False,
@@ -387,7 +413,7 @@ class Factory:
             "group_id": self._pick(rng, self.group_ids),
             "tags": rng.sample(WORDS, 1),
             "organization_fields": {
-                "region": rng.choice(("amer", "emea", "apac")),
+                "region": rng.choice(ORGANIZATION_FIELDS[0].options),
                 "arr": rng.randint(0, 10**6),
             },
         }
@@ -482,6 +508,31 @@ class Factory:
             "sub_type_id": 0,
             "system_field_options": [],
             "custom_field_options": options,
+        }
+
+    def profile_field(self, kind: str, key: int, field: ProfileField, created: datetime) -> Record:
+        """Build a user or organisation field definition (``kind``: ``user_fields``/``organization_fields``)."""
+        options = [
+            {"id": key * 10 + n, "name": o.title(), "raw_name": o.title(), "value": o}
+            for n, o in enumerate(field.options, start=1)
+        ]
+        return {
+            "url": self._link(kind, key),
+            "id": key,
+            "type": field.type,
+            "key": field.key,
+            "title": field.title,
+            "raw_title": field.title,
+            "description": "",
+            "raw_description": "",
+            "position": key - self.account.id_base - 1,
+            "active": True,
+            "system": False,
+            "regexp_for_validation": None,
+            "tag": None,
+            "created_at": iso(created),
+            "updated_at": iso(created),
+            **({"custom_field_options": options} if field.type == "dropdown" else {}),
         }
 
     def ticket_form(self, key: int, rng: random.Random, created: datetime, updated: datetime) -> Record:

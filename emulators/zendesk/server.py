@@ -1,6 +1,8 @@
-"""The Zendesk Support REST API v2 as an emulator: the endpoints tap-zendesk reads, faithfully paged.
+"""The Zendesk Support REST API v2 as an emulator: the endpoints Zendesk extractors read, faithfully paged.
 
-Behaviour follows ../shared/sources/zendesk.md §3 (Zendesk's own docs):
+Reference: ``../shared/sources/zendesk.md`` §3 (Zendesk's own docs) — the vendor, never a tap's code.
+Where the notes are silent, Zendesk's developer docs decide; where those are silent too, the
+behaviour public clients rely on against real accounts decides, and the docstring says so.
 
 - auth: Basic ``{email}/token:{api_token}`` or ``Bearer {access_token}``; anything else → 401
   ``{"error": "Couldn't authenticate you"}``;
@@ -9,17 +11,42 @@ Behaviour follows ../shared/sources/zendesk.md §3 (Zendesk's own docs):
   ``after_url``, ``end_of_stream``; ``include=metric_sets`` side-loads each ticket's ``metric_set``;
   soft-deleted tickets come back with ``status: "deleted"``, deleted users with ``active: false``;
 - time-based exports ``/incremental/{organizations,ticket_metric_events}.json``: ``start_time`` →
-  ``count``, ``end_time``, ``next_page`` (always present), ``end_of_stream``; boundary items repeat;
-- list endpoints with cursor pagination (CBP): ``page[size]`` ≤ 100, ``page[after]``, ``meta.has_more``,
-  ``meta.after_cursor``, ``links.next``; ``ticket_forms`` and ``slas/policies`` are not paginated;
-- ``/tickets/{id}/audits`` (CBP) → 404 for deleted tickets;
-- items changed within the last minute (emulator clock) are held back from exports.
+  ``count``, ``end_time``, ``next_page`` (always present), ``end_of_stream``; boundary items repeat.
+  The docs ask for a ``start_time`` one minute old on every export except ticket metric events
+  ("the oldest event you're interested in"), so only that one accepts "now";
+- ``start_time`` is read as a decimal integer up to its first non-digit: ``1577836800.0`` (what
+  singer-io tap-zendesk sends on every run, from ``datetime.timestamp()``) means ``1577836800``, and an
+  ISO-8601 text such as ``2026-11-30T11:10:00Z`` (what it sends through Zenpy when discovery probes
+  ``incremental/organizations``) means ``2026``. Inferred, not documented: the docs say "integer" and
+  "at least one minute in the past", yet that discovery probe sends the current time as ISO text and
+  works against real accounts — only a read that stops at the first non-digit fits both. No leading
+  digit at all → 400;
+- list endpoints page two ways, as Zendesk's pagination guide describes: with ``page[size]`` (≤ 100)
+  cursor pagination (CBP: ``page[after]``, ``meta.has_more``, ``meta.after_cursor``, ``links.next``);
+  without it offset pagination (OBP: ``page``, ``per_page`` ≤ 100, default 100, ``next_page``,
+  ``previous_page``, ``count``; beyond the first 10,000 records → 400). ``ticket_forms`` and
+  ``slas/policies`` are not paginated;
+- ``/user_fields`` and ``/organization_fields``: the custom field definitions whose keys the users'
+  ``user_fields`` and organisations' ``organization_fields`` carry;
+- ``/search``: ``query`` with ``type:``, ``created``/``updated`` ``>``/``<``/``>=``/``<=``/``:``
+  dates, ``property:value`` and free words; OBP; ``results`` each with ``result_type``;
+- ``/tickets/{id}/audits`` (CBP or OBP) → 404 for deleted tickets;
+- items changed within the last minute (emulator clock) are held back from exports;
+- every link the API returns (``after_url``, ``next_page``, ``links.next``, records' ``url``) starts
+  with the account's public base URL, as real Zendesk answers with ``https://{subdomain}.zendesk.com``
+  whatever proxy sits in front of it.
 
 Options (``--option key=value`` or fixture keyword arguments):
 
 ``account``            ``main`` (default) or any other name: a different host name, id range (above
                        2^32 for ``community``), data and credentials, so two servers hold two accounts.
 ``email``/``api_token``/``access_token``   override the account's credentials.
+``public_url``         base of every link, e.g. ``https://bench.zendesk.com`` behind a TLS front
+                       (default: the request's own scheme and host, so a test can follow links).
+``now``                pin the clock at this ISO-8601 moment, e.g. ``2024-12-31T00:00:00Z``, for tests
+                       that need it; default: the machine's real time, so clients that compute
+                       ``start_time`` from their own clock agree with the server on "too recent".
+                       Generated data never depends on it (the history is anchored in 2024).
 ``gated``              stream endpoints that answer 403 as on a plan without the feature, e.g.
                        ``["sla_policies", "talk_phone_numbers", "satisfaction_ratings"]``.
 ``rate_limit``         requests per ``rate_window`` seconds for the whole account (default: off).
@@ -35,6 +62,7 @@ import base64
 import bisect
 import math
 import random
+import re
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -44,13 +72,28 @@ from typing import Any, ClassVar
 import orjson
 from aiohttp import web
 
-from emulators.core import Collection, HttpEmulator, Mutation
+from emulators.core import Collection, HttpEmulator, Mutation, SimClock
 from emulators.core.server import basic_credentials, json_response
-from emulators.zendesk.records import Account, Factory, Record, epoch, iso, parse_iso
+from emulators.zendesk.records import (
+    ORGANIZATION_FIELDS,
+    USER_FIELDS,
+    Account,
+    Factory,
+    Record,
+    epoch,
+    iso,
+    parse_iso,
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MAX_EXPORT_PAGE = 1000
 MAX_LIST_PAGE = 100
+#: Offset pagination stops after the first 10,000 records (100 pages of 100) since 2024 (notes §3.3).
+MAX_OFFSET_RECORDS = 10_000
+#: What ``start_time`` means: its leading (optionally signed) decimal digits, see the module docstring.
+LEADING_INTEGER = re.compile(r"\s*([+-]?[0-9]+)")
+#: Search terms: ``key:value``, ``key>value``, ``key>=value``, ``key<value``, ``key<=value``.
+SEARCH_TERM = re.compile(r"^(-?)([a-z_]+)(:|>=|<=|>|<)(.+)$")
 #: Zendesk holds back items changed within the last minute and rejects a start_time that recent.
 EXPORT_LAG = 60
 FORBIDDEN = {
@@ -63,6 +106,11 @@ FORBIDDEN = {
 SOFT_DELETED = ("tickets", "users", "organizations")
 #: Configuration objects: edited now and then between runs, never deleted (keeps truth == warehouse).
 EDITED = ("groups", "group_memberships", "macros", "tags", "ticket_forms", "satisfaction_ratings")
+#: Custom field definitions of users and organisations: the account's schema rather than its data, so
+#: :meth:`ZendeskEmulator.truth` names them only when asked for by name.
+PROFILE_FIELDS = {"user_fields": USER_FIELDS, "organization_fields": ORGANIZATION_FIELDS}
+#: What ``/search`` finds for each ``type:`` (Zendesk also searches groups; this account's are few).
+SEARCHABLE = {"ticket": "tickets", "user": "users", "organization": "organizations", "group": "groups"}
 
 
 def _encode_cursor(value: Any) -> str:
@@ -74,15 +122,46 @@ def _decode_cursor(text: str) -> Any:
         return orjson.loads(base64.urlsafe_b64decode(text.encode()))
     except (ValueError, orjson.JSONDecodeError):
         raise web.HTTPBadRequest(
-            body=orjson.dumps({"error": "InvalidPaginationParameter", "description": "invalid cursor"}),
+            text=orjson.dumps({"error": "InvalidPaginationParameter", "description": "invalid cursor"}).decode(),
             content_type="application/json",
         ) from None
 
 
 def _bad_request(description: str, error: str = "InvalidValue") -> web.HTTPBadRequest:
     return web.HTTPBadRequest(
-        body=orjson.dumps({"error": error, "description": description}), content_type="application/json"
+        # text=, not body=: aiohttp deprecates bodies on exceptions (a warning that fails strict test runs)
+        text=orjson.dumps({"error": error, "description": description}).decode(),
+        content_type="application/json",
     )
+
+
+def _clock(now: str | datetime | None) -> SimClock:
+    """The real-time clock by default; pinned at ``now`` (ISO-8601 text or a datetime) when given."""
+    if now is None:
+        return SimClock.following_wall_clock()
+    if isinstance(now, datetime):
+        return SimClock(now)
+    try:
+        return SimClock(datetime.fromisoformat(now.replace("Z", "+00:00")).astimezone(UTC))
+    except ValueError:
+        msg = f"zendesk emulator option now={now!r} is not an ISO-8601 moment such as 2024-12-31T00:00:00Z"
+        raise ValueError(msg) from None
+
+
+def read_start_time(raw: str) -> int | None:
+    """``start_time`` as Zendesk reads it: the leading decimal digits (see the module docstring)."""
+    match = LEADING_INTEGER.match(raw)
+    return int(match.group(1)) if match else None
+
+
+def _query_int(request: web.Request, name: str, default: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise _bad_request(f"{name} must be an integer, got {raw!r}", "InvalidPaginationParameter") from None
 
 
 class ZendeskEmulator(HttpEmulator):
@@ -105,11 +184,15 @@ class ZendeskEmulator(HttpEmulator):
         export_rate_limit: int | None = None,
         rate_window: float = 60.0,
         export_page_max: int = MAX_EXPORT_PAGE,
+        public_url: str | None = None,
+        now: str | datetime | None = None,
         **options: Any,
     ) -> None:
         super().__init__(seed=seed, volume=volume, faults=faults, **options)
+        self.clock = _clock(now)
+        self.public_url = public_url.rstrip("/") if public_url else None
         self.account = Account.named(account, email=email, api_token=api_token, access_token=access_token)
-        self.factory = Factory(self.account)
+        self.factory = Factory(self.account, url=self.public_url or "")
         self.gated = set(gated)
         self.rate_limit = rate_limit
         self.export_rate_limit = export_rate_limit
@@ -173,6 +256,11 @@ class ZendeskEmulator(HttpEmulator):
         self._collection("satisfaction_ratings", f.satisfaction_rating, max(3, n // 4))
         self._collection("sla_policies", f.sla_policy, 3)
         self._collection("talk_phone_numbers", f.phone_number, 2)
+        for kind, definitions in PROFILE_FIELDS.items():
+            profile = Collection(kind, lambda *_: {}, lambda *_: None)
+            for n, definition in enumerate(definitions, start=1):
+                profile.add(f.profile_field(kind, self.account.id_base + n, definition, self.clock.history_point(0.01)))
+            self.collections[kind] = profile
 
     def _touch(self, name: str) -> Callable[[Record, random.Random], None]:
         def touch(record: Record, rng: random.Random) -> None:
@@ -277,6 +365,8 @@ class ZendeskEmulator(HttpEmulator):
         result = super().truth(collection)
         if collection is None:
             result.update({name: build() for name, build in derived.items()})
+            for name in PROFILE_FIELDS:
+                del result[name]
         return result
 
     def _comments(self) -> list[Record]:
@@ -298,7 +388,7 @@ class ZendeskEmulator(HttpEmulator):
         def route(path: str, handler: Handler, endpoint: str) -> web.RouteDef:
             return web.get("/api/v2/" + path + r"{ext:(\.json)?}", self._guard(handler, endpoint))
 
-        def cbp(name: str, key: str | None = None) -> Handler:
+        def listed(name: str, key: str | None = None) -> Handler:
             return lambda request: self._list_page(request, name, key or name)
 
         def whole(name: str) -> Handler:
@@ -314,19 +404,22 @@ class ZendeskEmulator(HttpEmulator):
                 "ticket_metric_events",
             ),
             route("tickets/{ticket_id:[0-9]+}/audits", self._audits, "ticket_audits"),
-            route("groups", cbp("groups"), "groups"),
-            route("group_memberships", cbp("group_memberships"), "group_memberships"),
-            route("macros", cbp("macros"), "macros"),
-            route("tags", cbp("tags"), "tags"),
-            route("ticket_fields", cbp("ticket_fields"), "ticket_fields"),
-            route("satisfaction_ratings", cbp("satisfaction_ratings"), "satisfaction_ratings"),
+            route("groups", listed("groups"), "groups"),
+            route("group_memberships", listed("group_memberships"), "group_memberships"),
+            route("macros", listed("macros"), "macros"),
+            route("tags", listed("tags"), "tags"),
+            route("ticket_fields", listed("ticket_fields"), "ticket_fields"),
+            route("satisfaction_ratings", listed("satisfaction_ratings"), "satisfaction_ratings"),
             route(
                 "channels/voice/phone_numbers",
-                cbp("talk_phone_numbers", "phone_numbers"),
+                listed("talk_phone_numbers", "phone_numbers"),
                 "talk_phone_numbers",
             ),
             route("ticket_forms", whole("ticket_forms"), "ticket_forms"),
             route("slas/policies", whole("sla_policies"), "sla_policies"),
+            route("user_fields", listed("user_fields"), "user_fields"),
+            route("organization_fields", listed("organization_fields"), "organization_fields"),
+            route("search", self._search, "search"),
         ]
 
     def _guard(self, handler: Handler, endpoint: str) -> Handler:
@@ -373,7 +466,8 @@ class ZendeskEmulator(HttpEmulator):
         return None
 
     def _origin(self, request: web.Request) -> str:
-        return f"{request.scheme}://{request.host}"
+        """Where links point: the public base URL when set (Zendesk's own host), else this server."""
+        return self.public_url or f"{request.scheme}://{request.host}"
 
     def _export_index(self, name: str) -> list[tuple[int, Any]]:
         """(timestamp, id) of every exportable item, sorted: what export cursors walk."""
@@ -397,15 +491,14 @@ class ZendeskEmulator(HttpEmulator):
             raise _bad_request("per_page must be an integer") from None
         return max(1, min(per_page, MAX_EXPORT_PAGE, self.export_page_max))
 
-    def _start_time(self, request: web.Request) -> int:
+    def _start_time(self, request: web.Request, *, recent_ok: bool = False) -> int:
         raw = request.query.get("start_time")
         if raw is None:
             raise _bad_request("start_time is required")
-        try:
-            start = int(raw)
-        except ValueError:
-            raise _bad_request(f"start_time must be a unix timestamp, got {raw!r}") from None
-        if start > epoch(self.clock.now) - EXPORT_LAG:
+        start = read_start_time(raw)
+        if start is None:
+            raise _bad_request(f"start_time must be a unix timestamp, got {raw!r}")
+        if not recent_ok and start > epoch(self.clock.now) - EXPORT_LAG:
             raise _bad_request("Too recent start_time. Use a start_time older than 1 minute")
         return start
 
@@ -447,7 +540,8 @@ class ZendeskEmulator(HttpEmulator):
     async def _time_export(self, request: web.Request, name: str) -> web.Response:
         index = self._export_index(name)
         size = self._export_page_size(request)
-        start = self._start_time(request)
+        # "The Unix UTC epoch time of the oldest event you're interested in": no one-minute rule there
+        start = self._start_time(request, recent_ok=name == "ticket_metric_events")
         horizon = epoch(self.clock.now) - EXPORT_LAG
         pos = bisect.bisect_left(index, (start,))
         end = min(pos + size, len(index))
@@ -475,14 +569,14 @@ class ZendeskEmulator(HttpEmulator):
         return web.Response(body=body, content_type="application/json")
 
     def _page_size(self, request: web.Request) -> int:
-        raw = request.query.get("page[size]", str(MAX_LIST_PAGE))
-        try:
-            size = int(raw)
-        except ValueError:
-            raise _bad_request(f"page[size] must be an integer, got {raw!r}", "InvalidPaginationParameter") from None
+        size = _query_int(request, "page[size]", MAX_LIST_PAGE)
         if not 1 <= size <= MAX_LIST_PAGE:
             raise _bad_request(f"page[size] must be between 1 and {MAX_LIST_PAGE}", "InvalidPaginationParameter")
         return size
+
+    def _kept_query(self, request: web.Request, *drop: str) -> str:
+        """The request's own filters (e.g. satisfaction_ratings' ``start_time``), repeated in next links."""
+        return "".join(f"&{k}={v}" for k, v in request.query.items() if k not in drop and not k.startswith("page["))
 
     def _cbp_response(
         self, request: web.Request, key: str, items: list[bytes], cursors: list[Any], has_more: bool
@@ -490,9 +584,7 @@ class ZendeskEmulator(HttpEmulator):
         after = _encode_cursor(cursors[-1]) if cursors else None
         next_url = None
         if has_more:
-            # links.next repeats the request's own filters (e.g. satisfaction_ratings' start_time)
-            kept = "".join(f"&{k}={v}" for k, v in request.query.items() if not k.startswith("page["))
-            query = f"page[after]={after}&page[size]={self._page_size(request)}{kept}"
+            query = f"page[after]={after}&page[size]={self._page_size(request)}{self._kept_query(request)}"
             next_url = f"{self._origin(request)}{request.path}?{query}"
         tail = {
             "meta": {
@@ -505,19 +597,69 @@ class ZendeskEmulator(HttpEmulator):
         body = b'{"' + key.encode() + b'":[' + b",".join(items) + b"]," + orjson.dumps(tail)[1:]
         return web.Response(body=body, content_type="application/json")
 
+    def _offset_window(self, request: web.Request) -> tuple[int, int, int]:
+        """(page, per_page, first position) of an offset-paginated request."""
+        page = _query_int(request, "page", 1)
+        per_page = max(1, min(_query_int(request, "per_page", MAX_LIST_PAGE), MAX_LIST_PAGE))
+        if page < 1:
+            raise _bad_request(f"page must be 1 or more, got {page}", "InvalidPaginationParameter")
+        start = (page - 1) * per_page
+        if start >= MAX_OFFSET_RECORDS:
+            raise _bad_request(
+                f"Offset pagination is limited to the first {MAX_OFFSET_RECORDS} records; use cursor pagination",
+                "InvalidPaginationParameter",
+            )
+        return page, per_page, start
+
+    def _obp_response(
+        self, request: web.Request, key: str, items: list[bytes], total: int, *, page: int, per_page: int
+    ) -> web.Response:
+        def link(number: int) -> str:
+            query = f"page={number}&per_page={per_page}{self._kept_query(request, 'page', 'per_page')}"
+            return f"{self._origin(request)}{request.path}?{query}"
+
+        tail = {
+            "next_page": link(page + 1) if page * per_page < total else None,
+            "previous_page": link(page - 1) if page > 1 else None,
+            "count": total,
+        }
+        body = b'{"' + key.encode() + b'":[' + b",".join(items) + b"]," + orjson.dumps(tail)[1:]
+        return web.Response(body=body, content_type="application/json")
+
+    @staticmethod
+    def _cursor_paged(request: web.Request) -> bool:
+        """Zendesk switches a list to cursor pagination when the request says ``page[size]`` (or a cursor)."""
+        return any(k.startswith("page[") for k in request.query)
+
+    def _paged(self, request: web.Request, key: str, count: int, encode: Callable[[int], bytes]) -> web.Response:
+        """One page of ``count`` positionally addressed items, by cursor or by offset as asked."""
+        if self._cursor_paged(request):
+            size = self._page_size(request)
+            pos = 0
+            if "page[after]" in request.query:
+                pos = int(_decode_cursor(request.query["page[after]"])) + 1
+            window = list(range(pos, min(pos + size, count)))
+            return self._cbp_response(request, key, [encode(n) for n in window], window, pos + size < count)
+        page, per_page, start = self._offset_window(request)
+        items = [encode(n) for n in range(start, min(start + per_page, count))]
+        return self._obp_response(request, key, items, count, page=page, per_page=per_page)
+
     async def _list_page(self, request: web.Request, name: str, key: str) -> web.Response:
-        size = self._page_size(request)
         collection = self.collections[name]
         keys = collection.keys()
         if name == "satisfaction_ratings" and "start_time" in request.query:
-            since = iso(datetime.fromtimestamp(int(request.query["start_time"]), UTC))
+            since = iso(datetime.fromtimestamp(self._start_time(request, recent_ok=True), UTC))
             keys = [k for k in keys if (r := collection.get(k)) is not None and r["updated_at"] >= since]
-        pos = 0
-        if "page[after]" in request.query:
-            pos = bisect.bisect_right(keys, _decode_cursor(request.query["page[after]"]))
-        page = keys[pos : pos + size]
-        items = [collection.encoded(k) for k in page]
-        return self._cbp_response(request, key, items, page, pos + size < len(keys))
+        if self._cursor_paged(request):
+            # cursors carry the record key, so a record created between pages neither repeats nor hides one
+            size = self._page_size(request)
+            pos = 0
+            if "page[after]" in request.query:
+                pos = bisect.bisect_right(keys, _decode_cursor(request.query["page[after]"]))
+            page = keys[pos : pos + size]
+            items = [collection.encoded(k) for k in page]
+            return self._cbp_response(request, key, items, page, pos + size < len(keys))
+        return self._paged(request, key, len(keys), lambda n: collection.encoded(keys[n]))
 
     async def _unpaged(self, request: web.Request, name: str) -> web.Response:
         records = self.collections[name].records()
@@ -529,10 +671,63 @@ class ZendeskEmulator(HttpEmulator):
         if ticket is None or ticket["status"] == "deleted":
             return json_response({"error": "RecordNotFound", "description": "Not found"}, status=404)
         audits = self.ticket_audits(ticket)
-        size = self._page_size(request)
-        pos = 0
-        if "page[after]" in request.query:
-            pos = int(_decode_cursor(request.query["page[after]"])) + 1
-        page = list(range(pos, min(pos + size, len(audits))))
-        items = [orjson.dumps(audits[n]) for n in page]
-        return self._cbp_response(request, "audits", items, page, pos + size < len(audits))
+        return self._paged(request, "audits", len(audits), lambda n: orjson.dumps(audits[n]))
+
+    async def _search(self, request: web.Request) -> web.Response:
+        """``GET /api/v2/search?query=...``: matching tickets, users, organisations and groups (OBP)."""
+        found = [
+            {**record, "result_type": kind}
+            for kind, name in SEARCHABLE.items()
+            for record in self.collections[name].records()
+            if _matches(request.query.get("query", ""), kind, record)
+        ]
+        page, per_page, start = self._offset_window(request)
+        items = [orjson.dumps(r) for r in found[start : start + per_page]]
+        return self._obp_response(request, "results", items, len(found), page=page, per_page=per_page)
+
+
+def _search_moment(text: str) -> str | None:
+    """A search date (``2024-05-01``) or datetime (``2024-05-01T10:00:00Z``) as comparable ISO text."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return iso(moment)
+
+
+def _matches(query: str, kind: str, record: Record) -> bool:
+    """Whether ``record`` (of search ``type`` ``kind``) satisfies every term of ``query``.
+
+    Terms follow Zendesk's search reference: ``type:user``, ``created>2024-01-01`` (also ``<``,
+    ``>=``, ``<=``, ``:``), ``property:value`` (a list property matches any element), free words
+    (found anywhere in the record), a leading ``-`` negates.
+    """
+    for term in query.split():
+        match = SEARCH_TERM.match(term)
+        if match is None:
+            negated, word = term.startswith("-"), term.lstrip("-").lower()
+            hit = word in orjson.dumps(record).decode().lower()
+        else:
+            sign, key, operator, value = match.groups()
+            negated = sign == "-"
+            hit = _term_hits(kind, record, key, operator, value.strip('"'))
+        if hit == negated:
+            return False
+    return True
+
+
+def _term_hits(kind: str, record: Record, key: str, operator: str, value: str) -> bool:
+    if key == "type":
+        return value.lower() == kind
+    if key in {"created", "updated"}:
+        stamp, bound = str(record.get(f"{key}_at") or ""), _search_moment(value)
+        if not stamp or bound is None:
+            return False
+        if operator == ":":
+            return stamp[:10] == bound[:10]
+        return {">": stamp > bound, ">=": stamp >= bound, "<": stamp < bound, "<=": stamp <= bound}[operator]
+    field = record.get(key)
+    values: list[Any] = field if isinstance(field, list) else [field]
+    return operator == ":" and value.lower() in {str(v).lower() for v in values}
