@@ -64,11 +64,18 @@ class XactlyStream(Stream):
     @property
     @override
     def emit_activate_version_messages(self) -> bool:
-        """Full-table streams (the keyless summaries) replace their previous load.
+        """Never before the records (the SDK's default moment): see :meth:`get_records`.
 
-        The loader marks rows of older versions deleted instead of appending a second copy.
+        Loaders retire every row of older versions the moment ACTIVATE_VERSION arrives (target-snowflake
+        soft-deletes them), so announcing first and then failing mid-read left a whole summary table
+        marked deleted.
         """
-        return True
+        return False
+
+    @property
+    def announces_versions(self) -> bool:
+        """Full-table streams (the keyless summaries) replace their previous load once read completely."""
+        return self.replication_method == "FULL_TABLE" and bool(self.config.get("emit_activate_version_messages", True))
 
     @property
     def source_name(self) -> str:
@@ -116,11 +123,23 @@ class XactlyStream(Stream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """Rows page by page; a full-table stream activates its version after its last row, never earlier."""
+        announce = self.announces_versions
+        if announce:
+            # Records carry this version; ACTIVATE_VERSION follows only when every page was read.
+            self._stream_version = self._initialized_at // 1000
         after, since = self._start(context)
         state = self.get_context_state(context)
         keys = self.table.key
         while True:
-            rows = self._read_page(after, since)
+            try:
+                rows = self._read_page(after, since)
+            except MissingTableError:
+                if not self.config.get("skip_missing_tables", False):
+                    raise
+                # Skipped, so nothing was read: announcing a version now would retire every row.
+                self.logger.error("stream %s skipped: table %s no longer exists", self.name, self.source_name)  # noqa: TRY400
+                return
             for row in rows:
                 if keys:
                     state[KEYSET] = [row[k] for k in keys]
@@ -131,6 +150,9 @@ class XactlyStream(Stream):
             rk = jdbc.parse_bookmark(last[self.replication_key]) if self.replication_key else None
             after = (rk, tuple(last[k] for k in keys))
         state.pop(KEYSET, None)
+        # Reached only when the last page was read and its rows written: a failure raised above.
+        if announce and self._stream_version is not None:
+            self._write_activate_version_message(self._stream_version)
 
     def _read_page(self, after: tuple[Any, tuple[Any, ...]] | None, since: dt.datetime | None) -> list[dict[str, Any]]:
         sql, params = self.page_query(after, since)
@@ -162,13 +184,7 @@ class XactlyStream(Stream):
         def run() -> list[dict[str, Any]]:
             return self.client.query(sql, params, self.page_size, f"stream {self.name}")
 
-        try:
-            return run()
-        except MissingTableError:
-            if not self.config.get("skip_missing_tables", False):
-                raise
-            self.logger.error("stream %s skipped: table %s no longer exists", self.name, self.source_name)  # noqa: TRY400
-            return []
+        return run()
 
     def _wait_generator(self) -> Generator[float, None, None]:
         """1 s, 2 s, 4 s ... capped at 60 s (``retry_initial_seconds`` scales it, for fast tests)."""
