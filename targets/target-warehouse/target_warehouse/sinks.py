@@ -189,4 +189,4 @@ class WarehouseSink(BatchSink):
 
     @override
     def activate_version(self, new_version: int) -> None:
-        self.warehouse.activate_version(self.table, new_version)
+        self.warehouse.activate_version(self.table, new_version, keyless=not self.key_properties)

@@ -79,6 +79,8 @@ class Warehouse:
         row = self._con.execute("SELECT current_database()").fetchone()
         self._catalog = str(row[0]) if row else "memory"
         self._versions: dict[TableRef, int] = {}
+        #: Full-table streams without key properties: their retired versions are deleted, not marked.
+        self._keyless: set[TableRef] = set()
         self._overwritten: set[TableRef] = set()
 
     # DDL
@@ -177,14 +179,22 @@ class Warehouse:
 
     # Full-table versions (ACTIVATE_VERSION)
 
-    def activate_version(self, table: TableRef, version: int) -> None:
+    def activate_version(self, table: TableRef, version: int, *, keyless: bool = False) -> None:
         """Remember the newest version of a full-table stream; older rows are retired in :meth:`finish`.
 
         Retiring at the end of a successful run, not when the message arrives, means a run that dies
         half way leaves the previous version intact (SDK taps send ACTIVATE_VERSION *before* the
         records of a full-table sync).
+
+        ``keyless``: the stream has no key properties, so every run appends a complete new copy and a
+        retired row says nothing a live row does not (no key identifies "the row that was deleted").
+        Marking them would grow the table by one retired copy per run without bound (26,004 rows for
+        7,001 live after four runs of an Xactly summary), so they are deleted whatever ``hard_delete``
+        says (docs/snowflake.md, "Deletions").
         """
         self._versions[table] = max(version, self._versions.get(table, version))
+        if keyless:
+            self._keyless.add(table)
 
     def finish(self, *, hard_delete: bool) -> None:
         """Retire rows of older table versions, then close the database (checkpointing it)."""
@@ -201,7 +211,7 @@ class Warehouse:
                 continue
             older = f"{quote(VERSION_COLUMN)} < ?"
             with self._wrap(f"retiring versions older than {version} in {table}"), self._transaction():
-                if hard_delete:
+                if hard_delete or table in self._keyless:
                     removed = self._insert(f"DELETE FROM {self._sql(table)} WHERE {older}", [version])
                     self.logger.info("Deleted %d rows of versions older than %d from %s", removed, version, table)
                 else:
@@ -212,6 +222,7 @@ class Warehouse:
                     )
                     self.logger.info("Marked %d rows of versions older than %d deleted in %s", marked, version, table)
         self._versions.clear()
+        self._keyless.clear()
         self.close()
 
     def close(self) -> None:

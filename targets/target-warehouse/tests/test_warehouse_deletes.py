@@ -85,3 +85,36 @@ def test_activate_version_without_record_metadata_is_ignored_with_a_warning(
     warehouse.load(full_table_sync(2, [1]), add_record_metadata=False)
     assert warehouse.query(f'SELECT id FROM "{SCHEMA_NAME}".accounts ORDER BY id') == [(1,), (2,)]
     assert "needs add_record_metadata" in caplog.text
+
+
+def keyless_full_table_sync(version: int, amounts: list[int]) -> list[dict[str, Any]]:
+    """A keyless summary (like Xactly's xc_credit_summary): every run sends a complete new copy."""
+    props = {"period": {"type": "integer"}, "amount": {"type": "integer"}}
+    return [
+        schema("summary", props),
+        *(record("summary", {"period": 1, "amount": a}, version=version) for a in amounts),
+        activate_version("summary", version),
+    ]
+
+
+def test_keyless_table_keeps_only_the_newest_copy_even_with_soft_deletes(warehouse: Warehouse) -> None:
+    for version in (1, 2, 3, 4):
+        warehouse.load(keyless_full_table_sync(version, [10 * version, 10 * version + 1]))
+    landed = warehouse.query(
+        f'SELECT amount, _sdc_table_version, _sdc_deleted_at FROM "{SCHEMA_NAME}".summary ORDER BY amount'
+    )
+    assert landed == [(40, 4, None), (41, 4, None)]
+
+
+def test_keyed_table_next_to_a_keyless_one_still_soft_deletes(warehouse: Warehouse) -> None:
+    warehouse.load([*full_table_sync(1, [1, 2]), *keyless_full_table_sync(1, [5])])
+    warehouse.load([*full_table_sync(2, [1]), *keyless_full_table_sync(2, [6])])
+    assert rows(warehouse) == [(1, "v2", 2, False), (2, "v1", 1, True)]
+    assert warehouse.query(f'SELECT amount FROM "{SCHEMA_NAME}".summary') == [(6,)]
+
+
+def test_failed_run_keeps_the_previous_copy_of_a_keyless_table(warehouse: Warehouse) -> None:
+    warehouse.load(keyless_full_table_sync(1, [5, 6]))
+    result = warehouse.run_cli([*keyless_full_table_sync(2, [7]), "{not json"])
+    assert result.returncode == 1
+    assert warehouse.query(f'SELECT amount FROM "{SCHEMA_NAME}".summary ORDER BY amount') == [(5,), (6,)]
