@@ -80,19 +80,27 @@ def wait_healthy(name: str, url: str, timeout: float = 60) -> None:
 
 
 def print_row_counts() -> None:
-    """What landed, per schema and table."""
+    """What landed, per schema and table: live rows, and rows retired by a later full-table version.
+
+    A second demo run re-reads every full-table stream; rows the source no longer has stay in the
+    table marked ``_sdc_deleted_at`` (docs/snowflake.md, "Deletions"), so counting every row would
+    report them as if they were still there.
+    """
     if not WAREHOUSE.exists():
         print("no warehouse file: nothing landed")
         return
     with duckdb.connect(str(WAREHOUSE), read_only=True) as con:
         tables = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_type = 'BASE TABLE' order by 1, 2"
+            "select table_schema, table_name, bool_or(column_name = '_sdc_deleted_at') "
+            "from information_schema.columns "
+            "join information_schema.tables using (table_catalog, table_schema, table_name) "
+            "where table_type = 'BASE TABLE' group by 1, 2 order by 1, 2"
         ).fetchall()
-        print(f"\n{'schema':<36} {'table':<40} {'rows':>10}")
-        for schema, table in tables:
-            (count,) = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()  # type: ignore[misc]  # noqa: S608 - names from the catalog
-            print(f"{schema:<36} {table:<40} {count:>10}")
+        print(f"\n{'schema':<36} {'table':<40} {'live rows':>10} {'retired':>8}")
+        for schema, table, has_deleted_at in tables:
+            retired = "count(_sdc_deleted_at)" if has_deleted_at else "0"
+            live, gone = con.execute(f'select count(*) - {retired}, {retired} from "{schema}"."{table}"').fetchone()  # type: ignore[misc]  # noqa: S608 - names from the catalog
+            print(f"{schema:<36} {table:<40} {live:>10} {gone:>8}")
 
 
 def main() -> int:
