@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import sys
 import typing as t
 from pathlib import Path
@@ -59,8 +58,7 @@ def _number(name: str, default: float, title: str, description: str, *, integer:
 def fail(message: str) -> t.NoReturn:
     """End the run with one ``tap-adaptive: error: ...`` line and exit code 1 (no traceback)."""
     TapAdaptive.logger.error("tap-adaptive: error: %s", message)
-    logging.shutdown()
-    sys.exit(1)
+    sys.exit(1)  # logging flushes at exit
 
 
 def read_json_object(option: str, path: str, text: str | None = None) -> dict[str, t.Any]:
@@ -346,7 +344,6 @@ class TapAdaptive(Tap):
         except CLEAN_ERRORS as exc:
             cls.logger.error("tap-adaptive: error: %s", exc)  # noqa: TRY400 - traceback only at DEBUG
             cls.logger.debug("traceback", exc_info=True)
-            logging.shutdown()
             sys.exit(1)
 
 

@@ -1,0 +1,150 @@
+"""Bad files and settings: one line naming the file or stream, a non-zero exit, no traceback."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from tap_adaptive.tap import TapAdaptive
+
+from tests.conftest import error_lines, run_cli, run_tap, tap_config
+
+ROOT = Path(__file__).resolve().parents[3]
+MELTANO = str(ROOT / ".venv" / "bin" / "meltano")
+
+
+def _cli(tmp_path, caplog, config, *args):
+    """The tap's CLI in this process; returns (exit code, its WARNING+ log lines)."""
+    caplog.set_level(logging.INFO)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    result = CliRunner().invoke(TapAdaptive.cli, ["--config", str(path), *args])
+    problems = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not [r for r in problems if r.exc_info], "no traceback at the default log level"
+    return result.exit_code, [r.getMessage() for r in problems], result
+
+
+def test_a_garbage_state_file_fails_in_one_line_naming_it(adaptive, tmp_path):
+    state = tmp_path / "state.json"
+    state.write_text("not json at all")
+    result = run_cli(tap_config(adaptive), tmp_path, "--state", str(state))
+    assert result.returncode == 1
+    (line,) = error_lines(result.stderr)
+    assert f"--state {state} is not valid JSON" in line
+    assert "line 1 column 1" in line
+    assert "Traceback" not in result.stderr
+    assert adaptive.emulator.calls() == []  # nothing was extracted with a state it could not read
+
+
+@pytest.mark.parametrize(
+    ("option", "content", "expected"),
+    [
+        ("--state", "[1, 2]", "must hold a JSON object, not list"),
+        ("--state", '{"bookmarks": {"export_users": 5}}', "'bookmarks' must map stream names to objects"),
+        ("--catalog", "{oops", "is not valid JSON"),
+        ("--catalog", '{"streams": 3}', "it has no 'streams' list"),
+        ("--catalog", '{"streams": [{"stream": "x"}]}', "streams[0] has no 'tap_stream_id'"),
+        ("--config", "\ufeff{}", "is not valid JSON"),
+        ("--config", '"just a string"', "must hold a JSON object, not str"),
+    ],
+)
+def test_wrong_shaped_files_fail_in_one_line_naming_file_and_problem(
+    adaptive, tmp_path, caplog, option, content, expected
+):
+    bad = tmp_path / "bad.json"
+    bad.write_text(content, encoding="utf-8")
+    code, lines, _ = _cli(tmp_path, caplog, tap_config(adaptive), option, str(bad))
+    assert code == 1
+    (line,) = lines
+    assert line.startswith(f"tap-adaptive: error: {option} {bad}")
+    assert expected in line
+
+
+def test_a_catalog_selecting_an_unknown_stream_fails_naming_it(adaptive, tmp_path, caplog):
+    catalog = TapAdaptive(config=tap_config(adaptive)).catalog_dict
+    ghost = json.loads(json.dumps(catalog["streams"][0]))
+    ghost["tap_stream_id"] = ghost["stream"] = "export_budgets"
+    catalog["streams"].append(ghost)
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(catalog))
+    code, lines, _ = _cli(tmp_path, caplog, tap_config(adaptive), "--catalog", str(path))
+    assert code == 1
+    (line,) = [m for m in lines if "tap-adaptive: error:" in m]
+    assert "export_budgets" in line
+    assert adaptive.emulator.calls() == []
+
+
+def test_a_catalog_selecting_nothing_warns_and_extracts_nothing(adaptive, tmp_path, caplog):
+    catalog = TapAdaptive(config=tap_config(adaptive)).catalog_dict
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            metadata["metadata"]["selected"] = False
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(catalog))
+    code, lines, _ = _cli(tmp_path, caplog, tap_config(adaptive), "--catalog", str(path))
+    assert code == 0
+    assert any("no stream is selected" in m for m in lines)
+    assert adaptive.emulator.calls() == []
+
+
+@pytest.mark.parametrize("value", ["2.5", 2.5, 2, "0"])
+def test_numeric_settings_accept_numbers_and_numeric_text(adaptive, value):
+    config = tap_config(
+        adaptive, retry_base_seconds=value, max_retry_seconds=value, max_retries="1", request_timeout="30"
+    )
+    run = run_tap(config, select={"export_groups"})
+    assert run.records["export_groups"]
+
+
+def test_a_non_numeric_setting_is_refused_naming_it(adaptive, tmp_path, caplog):
+    code, lines, _ = _cli(tmp_path, caplog, tap_config(adaptive, retry_base_seconds="soon"))
+    assert code == 1
+    assert any("retry_base_seconds" in m or "soon" in m for m in lines)
+
+
+@pytest.mark.parametrize("value", ["2.5", "2"])
+def test_meltano_hands_numeric_settings_over_as_the_tap_accepts_them(tmp_path, value):
+    """Through Meltano's own config resolution (kind: decimal would crash Meltano itself; see the yml)."""
+    env = {**os.environ, "TAP_ADAPTIVE_RETRY_BASE_SECONDS": value, "TAP_ADAPTIVE_MAX_RETRY_SECONDS": value}
+    printed = subprocess.run(
+        [MELTANO, "config", "print", "tap-adaptive", "--format=json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert printed.returncode == 0, printed.stderr[-1500:]
+    config = json.loads(printed.stdout)
+    assert float(config["retry_base_seconds"]) == float(value)
+    schema = TapAdaptive.config_jsonschema["properties"]["retry_base_seconds"]
+    assert isinstance(config["retry_base_seconds"], str | int | float)
+    assert set(schema["type"]) >= {"number", "string"}
+
+
+def test_meltano_invoke_runs_the_tap_with_a_fractional_setting(adaptive):
+    env = {
+        **os.environ,
+        "TAP_ADAPTIVE_API_URL": f"{adaptive.url}/api/v38",
+        "TAP_ADAPTIVE_RETRY_BASE_SECONDS": "2.5",
+        "TAP_ADAPTIVE_MAX_RETRY_SECONDS": "120.5",
+        "TAP_ADAPTIVE__SELECT": '["export_groups.*"]',
+    }
+    result = subprocess.run(
+        [MELTANO, "invoke", "tap-adaptive"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-1500:]
+    records = [json.loads(line) for line in result.stdout.splitlines() if '"type":"RECORD"' in line]
+    assert len(records) == len(adaptive.emulator.truth()["exportGroups"])
