@@ -181,7 +181,9 @@ def test_plan_gated_streams_are_skipped_with_one_warning_each(emulator, tmp_path
     assert run.returncode == 0, run.log[-2000:]
     assert run.streams() == ALL_STREAMS - set(gated)
     for stream in gated:
-        assert len([line for line in run.lines("WARNING") if f"stream {stream}: skipped" in line and "plan" in line]) == 1
+        assert (
+            len([line for line in run.lines("WARNING") if f"stream {stream}: skipped" in line and "plan" in line]) == 1
+        )
 
 
 def test_oauth_access_token_is_sent_as_bearer(emulator, tmp_path):

@@ -7,6 +7,7 @@ the other taps' tests.)
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -63,8 +64,12 @@ def run_tap(
     state: dict[str, Any] | None = None,
     select: set[str] | None = None,
     deselect: dict[str, list[str]] | None = None,
+    env: dict[str, str | None] | None = None,
 ) -> TapRun:
-    """``tap-zendesk --config … [--catalog only `select`, minus `deselect` properties] [--state …] args``."""
+    """``tap-zendesk --config … [--catalog only `select`, minus `deselect` properties] [--state …] args``.
+
+    ``env`` adds environment variables (proxies, CA bundles) to this process's own; None removes one.
+    """
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps(config))
     command = [TAP, "--config", str(config_file), *args]
@@ -74,7 +79,8 @@ def run_tap(
         state_file = tmp_path / "state.json"
         state_file.write_text(json.dumps(state))
         command += ["--state", str(state_file)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    environment = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False, env=environment)
     messages = [json.loads(line) for line in result.stdout.splitlines() if line.startswith('{"type"')]
     return TapRun(result.returncode, messages, result.stderr, result.stdout)
 
