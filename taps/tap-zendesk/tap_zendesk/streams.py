@@ -24,6 +24,7 @@ from tap_zendesk.client import (
     TimeExportStream,
     ZendeskStream,
 )
+from tap_zendesk.shaping import EXTRA_FIELDS
 
 if TYPE_CHECKING:
     import requests
@@ -129,14 +130,19 @@ class TicketAuditsStream(CursorListStream):
 
     @override
     def generate_child_contexts(self, record: Record, context: Context | None) -> Iterable[Context | None]:
-        """Comments are the audit's Comment events with the audit's time, channel and metadata."""
+        """Comments are the audit's Comment events with the audit's time, channel and metadata.
+
+        They take ``via``/``metadata`` as the API sent them (a drifted value set aside in the audit's
+        ``extra_fields`` included), so the comment stream judges them itself.
+        """
+        sent = {**record, **(record.get(EXTRA_FIELDS) or {})}
         comments = [
             {
                 **event,
                 "ticket_id": record["ticket_id"],
-                "created_at": record["created_at"],
-                "via": record.get("via"),
-                "metadata": record.get("metadata"),
+                "created_at": sent.get("created_at"),
+                "via": sent.get("via"),
+                "metadata": sent.get("metadata"),
             }
             for event in record.get("events") or ()
             if event.get("type") == "Comment"
