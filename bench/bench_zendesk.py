@@ -2,6 +2,14 @@
 
 Run: ``.venv/bin/python -m bench.bench_zendesk [--tickets 100000] [--only tickets|ticket_audits]``.
 
+``--peers`` instead compares public extractors with ours on the same emulator: singer-io tap-zendesk
+2.8.2 (built-in throttle removed, ``SINGER_UNCAP=1``), Airbyte source-zendesk-support 4.9.1 and this
+project's tap, each run by the peer rig (``../shared/peers``, README there; ``setup.sh`` once, as root)
+through its TLS front at ``https://bench.zendesk.com``, one after the other, tickets only. The emulator
+serves with ``public_url=https://bench.zendesk.com`` (the peers follow its links) and the rig's token.
+Results land under ``peers`` in ``bench/results/zendesk.json``, next to the floor comparison, with the
+load average around each run (the box is shared).
+
 The emulator runs in its own process (so it never shares a GIL with what is measured). For each
 stream the floor is the same requests with ``requests`` + ``orjson.loads`` and nothing else (no
 Singer output); the tap runs with only that stream selected, stdout to /dev/null. Requests are
@@ -15,19 +23,33 @@ import argparse
 import json
 import math
 import os
+import platform
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from bench.harness import RESULTS, measure, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 EMAIL, TOKEN = "admin@main.example.com", "main-api-token"
+#: The peer rig: scripts that run public Zendesk extractors against an emulator behind a TLS front.
+RIG = ROOT.parent / "shared" / "peers"
+#: The host and token the rig's peers are configured with (they hard-code https://{subdomain}.zendesk.com).
+RIG_PUBLIC_URL, RIG_TOKEN = "https://bench.zendesk.com", "bench-token"
+#: Rig script, extra environment and time limit (seconds) per extractor, in run order.
+PEERS: dict[str, tuple[str, dict[str, str], int]] = {
+    "singer_uncapped": ("run_singer.sh", {"SINGER_UNCAP": "1"}, 1800),
+    "airbyte": ("run_airbyte.sh", {}, 3000),
+    "project": ("run_project.sh", {"PROJECT": str(ROOT)}, 600),
+}
 
 FLOOR = r"""
 import sys, orjson, requests
@@ -72,9 +94,10 @@ def admin(url: str, path: str, method: str = "GET") -> Any:
         return json.load(response)
 
 
-def start_emulator(tickets: int) -> tuple[subprocess.Popen[bytes], str, float]:
+def start_emulator(tickets: int, *options: str) -> tuple[subprocess.Popen[bytes], str, float]:
     started = time.perf_counter()
     cmd = [str(BIN / "python"), "-m", "emulators", "serve", "zendesk", "--volume", str(tickets), "--port", "0"]
+    cmd += [arg for option in options for arg in ("--option", option)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE)
     assert proc.stdout is not None
     url = json.loads(proc.stdout.readline())["url"]
@@ -144,12 +167,108 @@ def bench_stream(stream: str, url: str, config: Path, workdir: Path, truth: dict
     }
 
 
+def parse_rig_result(line: str) -> dict[str, Any]:
+    """``RESULT peer=x N=20000 records=20000 (OK) wall_s=22.0 ...`` as a dict (numbers as numbers)."""
+    fields: dict[str, Any] = {"ok": "(OK)" in line.split()}
+    for token in line.split()[1:]:
+        key, sep, value = token.partition("=")
+        if sep:
+            try:
+                fields[key] = int(value)
+            except ValueError:
+                try:
+                    fields[key] = float(value)
+                except ValueError:
+                    fields[key] = value
+    return fields
+
+
+def machine() -> dict[str, Any]:
+    """The facts ``write_result`` records, for the peers section written beside the floor results."""
+    return {"cpus": psutil.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def run_peer(name: str, tickets: int, port: int, rig: Path) -> dict[str, Any]:
+    """One rig script against the emulator on ``port``; its RESULT line plus the load around it."""
+    script, extra, limit = PEERS[name]
+    env = {**os.environ, **extra, "UPSTREAM_PORT": str(port)}
+    before = load_average()
+    done = subprocess.run(
+        ["bash", str(rig / script), str(tickets)], env=env, capture_output=True, text=True, timeout=limit, check=False
+    )
+    after = load_average()
+    results = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode != 0 or not results:
+        msg = f"peer {name}: {script} {tickets} exited {done.returncode}: {(done.stdout + done.stderr)[-1500:]}"
+        raise RuntimeError(msg)
+    return {**parse_rig_result(results[-1]), "load_average_before": before, "load_average_after": after}
+
+
+def bench_peers(args: argparse.Namespace, argv: list[str]) -> int:
+    """Each public extractor and ours, one after the other, against one emulator behind the rig's TLS front."""
+    rig = Path(args.rig)
+    if not (rig / "run_singer.sh").exists():
+        print(f"--rig {rig}: no peer rig there (expected run_singer.sh; see ../shared/peers/README.md)")
+        return 2
+    options = (f"public_url={RIG_PUBLIC_URL}", f"access_token={RIG_TOKEN}")
+    proc, url, startup = start_emulator(args.tickets, *options)
+    runs: list[dict[str, Any]] = []
+    try:
+        port = int(url.rsplit(":", 1)[1])
+        for _ in range(args.rounds):
+            for name in args.peer or list(PEERS):
+                runs.append({"tool": name, **run_peer(name, args.tickets, port, rig)})
+                print(json.dumps(runs[-1]), flush=True)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    rates: dict[str, list[float]] = {}
+    for run in runs:
+        rates.setdefault(run["tool"], []).append(run["records_per_s"])
+    best = {tool: max(values) for tool, values in rates.items()}
+    section = {
+        "command": "python -m bench.bench_zendesk " + " ".join(argv),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "tickets": args.tickets,
+        "emulator": f"python -m emulators serve zendesk --volume {args.tickets} "
+        + " ".join(f"--option {o}" for o in options),
+        "emulator_startup_seconds": round(startup, 1),
+        "rig": "../shared/peers (run_singer.sh with SINGER_UNCAP=1, run_airbyte.sh, run_project.sh)",
+        "best_records_per_second": best,
+        "project_vs_peer": {t: round(best["project"] / r, 1) for t, r in best.items() if t != "project"}
+        if "project" in best
+        else {},
+        "all_counts_ok": all(run["ok"] for run in runs),
+        "runs": runs,
+    }
+    path = RESULTS / f"{args.name}.json"
+    document = json.loads(path.read_text()) if path.exists() else {"benchmark": args.name}
+    document["peers"] = section
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    print(path)
+    return 0 if section["all_counts_ok"] else 1
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tickets", type=int, default=100_000)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tickets", type=int, default=None, help="default 100000 (20000 with --peers)")
     parser.add_argument("--only", choices=["tickets", "ticket_audits"])
     parser.add_argument("--name", default="zendesk", help="result file bench/results/<name>.json")
-    args = parser.parse_args(argv)
+    parser.add_argument("--peers", action="store_true", help="public extractors vs ours through the peer rig")
+    parser.add_argument("--peer", action="append", choices=list(PEERS), help="with --peers: only these (repeatable)")
+    parser.add_argument("--rounds", type=int, default=1, help="with --peers: interleaved rounds")
+    parser.add_argument("--rig", default=str(RIG), help="with --peers: the peer rig folder")
+    arguments = argv if argv is not None else sys.argv[1:]
+    args = parser.parse_args(arguments)
+    if args.peers:
+        args.tickets = args.tickets or 20_000
+        return bench_peers(args, arguments)
+    args.tickets = args.tickets or 100_000
     proc, url, startup = start_emulator(args.tickets)
     try:
         counts = admin(url, "truth?collection=tickets")["tickets"]
@@ -183,16 +302,16 @@ def main(argv: list[str] | None = None) -> int:
         proc.terminate()
         proc.wait(timeout=30)
     previous = RESULTS / f"{args.name}.json"
-    if args.only and previous.exists():  # one stream re-measured: keep the other's last result
-        kept = json.loads(previous.read_text())
-        if kept.get("tickets") == args.tickets:
-            results = {**kept["streams"], **results}
+    kept = json.loads(previous.read_text()) if previous.exists() else {}
+    if args.only and kept.get("tickets") == args.tickets:  # one stream re-measured: keep the other's last result
+        results = {**kept["streams"], **results}
     payload = {
-        "command": "python -m bench.bench_zendesk " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python -m bench.bench_zendesk " + " ".join(arguments),
         "tickets": args.tickets,
         "emulator_startup_seconds": round(startup, 1),
         "target_ratio": 0.35,
         "streams": results,
+        **({"peers": kept["peers"]} if "peers" in kept else {}),  # measured separately with --peers
     }
     print(write_result(args.name, payload))
     return 0
