@@ -129,6 +129,12 @@ class ZenGRCNextLinkPaginator(BaseHATEOASPaginator):
             raise PaginationCycleError(msg)
         return href
 
+    @override
+    def continue_if_empty(self, response: requests.Response) -> bool:
+        # An empty page that still links onwards is followed: stopping there would end the stream early
+        # and then announce its version as complete, retiring the rows of the pages never read.
+        return True
+
 
 class RetryBudget:
     """Seconds one stream may spend in failed attempts and waits between them (``max_retry_seconds``)."""

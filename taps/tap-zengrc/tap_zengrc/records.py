@@ -197,6 +197,9 @@ class RecordConformer:
                     ", ".join(sorted(unknown)),
                 )
             record[EXTRA_FIELDS] = extras
+        else:
+            # Present (null) in every record, so every row and the schema agree on the column.
+            record[EXTRA_FIELDS] = None
         return record
 
     def _repair(

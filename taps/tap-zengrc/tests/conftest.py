@@ -12,7 +12,9 @@ from tests.support import TapRun, run_tap
 def tap(tmp_path: Path):
     """``tap(config, *cli_args)`` → :class:`TapRun`."""
 
-    def run(config: dict[str, Any], *args: str, state: dict[str, Any] | None = None) -> TapRun:
-        return run_tap(tmp_path, config, *args, state=state)
+    def run(
+        config: dict[str, Any], *args: str, state: dict[str, Any] | None = None, env: dict[str, str] | None = None
+    ) -> TapRun:
+        return run_tap(tmp_path, config, *args, state=state, env=env)
 
     return run

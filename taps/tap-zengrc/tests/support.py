@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -46,7 +47,33 @@ class TapRun:
         return [line for line in self.log.splitlines() if "| ERROR" in line]
 
 
-def run_tap(tmp_path: Path, config: dict[str, Any], *args: str, state: dict[str, Any] | None = None) -> TapRun:
+#: Network variables a developer's shell may carry; tests set the ones they need explicitly.
+NETWORK_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "SSL_CERT_FILE",
+)
+
+
+def clean_environment(**variables: str) -> dict[str, str]:
+    """This process's environment without network variables (either case), plus ``variables``."""
+    names = {n for v in NETWORK_VARIABLES for n in (v, v.lower())}
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    env.update(variables)
+    return env
+
+
+def run_tap(
+    tmp_path: Path,
+    config: dict[str, Any],
+    *args: str,
+    state: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+) -> TapRun:
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps(config))
     command = [TAP, "--config", str(config_file), *args]
@@ -54,6 +81,22 @@ def run_tap(tmp_path: Path, config: dict[str, Any], *args: str, state: dict[str,
         state_file = tmp_path / "state.json"
         state_file.write_text(json.dumps(state))
         command += ["--state", str(state_file)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=300, check=False, env=env or clean_environment()
+    )
     messages = [json.loads(line) for line in result.stdout.splitlines() if line.startswith('{"type"')]
     return TapRun(result.returncode, messages, result.stderr, result.stdout)
+
+
+def catalog_selecting(directory: Path, *streams: str) -> str:
+    """Path of a catalog (the tap's own discovery) in which only ``streams`` are selected."""
+    from tap_zengrc.tap import TapZenGRC  # noqa: PLC0415 - keeps the helper module light to import
+
+    catalog = TapZenGRC(config=tap_config("http://unused"), validate_config=True).catalog_dict
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    path = directory / f"catalog-{'-'.join(streams) or 'none'}.json"
+    path.write_text(json.dumps(catalog))
+    return str(path)
