@@ -1,4 +1,4 @@
-"""ZenGRC API v2 emulator, after ``shared/sources/zengrc.md``.
+"""ZenGRC API v2 emulator. Reference: the vendor notes `../shared/sources/zengrc.md <../shared/sources/zengrc.md>`_.
 
 Confirmed behaviour reproduced [conf]: ``GET /api/v2/<collection>`` lists with records under ``data``
 and the next page as a server-relative ``links.next.href`` (JSON null on the last page), HTTP Basic
@@ -6,7 +6,9 @@ with an API key id/secret, object shapes of §2.6-2.8 (person refs, ``mapped``, 
 keyed by tenant attribute id, ``links.self``). Our choices where the notes say [inf]: ``?page=N``
 (1-based) with ``page_size`` honoured up to 500 (default 50), id-ascending order, 401/404 bodies
 ``{"message": ...}``, timestamps with varying UTC offsets. No server-side filter exists (§2.5), so
-none is emulated: a tap must page everything.
+none is emulated: a tap must page everything. An API key without rights to a collection (a module
+the tenant's plan lacks, §2.9) answers 403 ``{"message": "Forbidden"}``: option ``forbidden``.
+This module follows the notes only; it imports and copies nothing from any tap.
 """
 
 from __future__ import annotations
@@ -132,7 +134,8 @@ class ZenGRCEmulator(HttpEmulator):
 
     Options: ``username``/``password`` (the API key id/secret it accepts), ``only`` (comma-separated
     collections to populate with ``volume`` records; others stay empty — benchmarks use it),
-    ``extra_fields`` (fields added to every object, like a tenant's undocumented ones).
+    ``extra_fields`` (fields added to every object, like a tenant's undocumented ones),
+    ``forbidden`` (comma-separated collections the API key may not read: 403, §2.9).
     """
 
     name: ClassVar[str] = "zengrc"
@@ -141,6 +144,8 @@ class ZenGRCEmulator(HttpEmulator):
         super().__init__(seed, volume, faults, **options)
         self.username = str(options.get("username", DEFAULT_KEY_ID))
         self.password = str(options.get("password", DEFAULT_KEY_SECRET))
+        forbidden = options.get("forbidden")
+        self.forbidden = set(str(forbidden).split(",")) if forbidden else set()
         only = options.get("only")
         populated = set(str(only).split(",")) if only else set(TYPES)
         for path in TYPES:
@@ -347,6 +352,8 @@ class ZenGRCEmulator(HttpEmulator):
         if not self._authorized(request):
             return self._unauthorized()
         path = request.match_info["collection"]
+        if path in self.forbidden:
+            return json_response({"message": "Forbidden"}, 403)
         collection = self.collections.get(path)
         if collection is None:
             return json_response({"message": "Not Found"}, 404)
