@@ -253,3 +253,12 @@ def test_search_matches_properties_and_words(emulator):
     assert tickets[0]["id"] in ids(by_word["results"])
     excluded = get(server, "search.json", query=f"type:ticket -{word}")
     assert tickets[0]["id"] not in ids(excluded["results"])
+
+
+def test_some_users_have_a_phone_number_in_e164(emulator):
+    server = emulator("zendesk", seed=5, volume=40)
+    users = server.emulator.truth("users")["users"]
+    phones = [u["phone"] for u in users if u["phone"] is not None]
+    assert 0 < len(phones) < len(users)
+    assert all(p.startswith("+1") and p[1:].isdigit() and len(p) == 12 for p in phones)
+    assert {u["shared_phone_number"] for u in users if u["phone"]} == {False}

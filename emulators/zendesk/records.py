@@ -349,6 +349,10 @@ class Factory:
         """Build an end user or agent with two custom user fields."""
         first = rng.choice(("Ada", "Linus", "Grace", "Ken", "Barbara", "Dennis", "Margaret"))
         role = rng.choices(("end-user", "agent", "admin"), weights=(8, 3, 1))[0]
+        # about half the people left a phone number (E.164, as Zendesk stores it); drawn from its own
+        # stream so the rest of the account stays what the same seed always gave
+        dial = random.Random(f"{self.account.name}:phone:{key}")
+        phone = f"+1{dial.randint(200, 999)}555{dial.randint(0, 9999):04d}" if dial.random() < 0.5 else None
         return {
             "id": key,
             "url": self._link("users", key),
@@ -358,8 +362,8 @@ class Factory:
             "updated_at": iso(updated),
             "time_zone": "UTC",
             "iana_time_zone": "Etc/UTC",
-            "phone": None,
-            "shared_phone_number": None,
+            "phone": phone,
+            "shared_phone_number": False if phone else None,
             "photo": None,
             "locale_id": 1,
             "locale": "en-US",
