@@ -262,3 +262,14 @@ def test_some_users_have_a_phone_number_in_e164(emulator):
     assert 0 < len(phones) < len(users)
     assert all(p.startswith("+1") and p[1:].isdigit() and len(p) == 12 for p in phones)
     assert {u["shared_phone_number"] for u in users if u["phone"]} == {False}
+
+
+def test_search_pages_link_to_the_next_with_the_query_kept(emulator):
+    server = emulator("zendesk", seed=4, volume=30)
+    users = server.emulator.truth("users")["users"]
+    page = get(server, "search.json", query="type:user updated>2020-01-01", per_page=4)
+    seen = ids(page["results"])
+    while page["next_page"]:
+        page = follow(server, page["next_page"])
+        seen += ids(page["results"])
+    assert sorted(seen) == sorted(u["id"] for u in users)

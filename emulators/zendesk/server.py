@@ -68,6 +68,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 import orjson
 from aiohttp import web
@@ -576,7 +577,8 @@ class ZendeskEmulator(HttpEmulator):
 
     def _kept_query(self, request: web.Request, *drop: str) -> str:
         """The request's own filters (e.g. satisfaction_ratings' ``start_time``), repeated in next links."""
-        return "".join(f"&{k}={v}" for k, v in request.query.items() if k not in drop and not k.startswith("page["))
+        kept = [(k, v) for k, v in request.query.items() if k not in drop and not k.startswith("page[")]
+        return "".join(f"&{urlencode({k: v})}" for k, v in kept)
 
     def _cbp_response(
         self, request: web.Request, key: str, items: list[bytes], cursors: list[Any], has_more: bool
