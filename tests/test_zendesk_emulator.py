@@ -15,7 +15,7 @@ import requests
 from emulators.core.server import EmulatorServer
 
 PUBLIC = "https://bench.zendesk.com"
-PINNED = "2024-12-31T00:00:00Z"
+PINNED = "2025-03-01T00:00:00Z"
 
 
 def get(server: EmulatorServer, path: str, status: int = 200, **params: Any) -> dict[str, Any]:
@@ -92,8 +92,8 @@ def test_clock_follows_real_time_so_a_client_clock_is_not_too_recent(emulator):
 
 def test_clock_can_be_pinned_and_still_refuses_a_start_time_under_a_minute_old(emulator):
     server = emulator("zendesk", seed=1, volume=5, now=PINNED)
-    assert server.emulator.clock.now == datetime(2024, 12, 31, tzinfo=UTC)
-    recent = int(datetime(2024, 12, 30, 23, 59, 30, tzinfo=UTC).timestamp())
+    assert server.emulator.clock.now == datetime(2025, 3, 1, tzinfo=UTC)
+    recent = int(datetime(2025, 2, 28, 23, 59, 30, tzinfo=UTC).timestamp())
     body = get(server, "incremental/tickets/cursor.json", status=400, start_time=recent)
     assert "Too recent start_time" in body["description"]
     get(server, "incremental/organizations.json", status=400, start_time=recent)
@@ -110,7 +110,7 @@ def test_ticket_metric_events_accept_a_start_time_of_now(emulator):
 def test_advance_moves_a_pinned_clock_by_exactly_the_step(emulator):
     server = emulator("zendesk", seed=1, volume=5, now=PINNED)
     server.emulator.advance(seconds=86_400)
-    assert server.emulator.clock.now == datetime(2025, 1, 1, tzinfo=UTC)
+    assert server.emulator.clock.now == datetime(2025, 3, 2, tzinfo=UTC)
 
 
 # -- public links -------------------------------------------------------------------------------
