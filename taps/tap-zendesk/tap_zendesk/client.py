@@ -599,6 +599,12 @@ class SideloadedStream(Stream):
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         yield from (context or {}).get(self.context_key) or ()
 
+    @property
+    @override
+    def emit_activate_version_messages(self) -> bool:
+        # Each partition is one changed ticket's share: a version announced here would retire the rest.
+        return False
+
     @cached_property
     def shaper(self) -> RecordShaper:
         """Keeps fields the schema lacks and repairs type drift (see ``tap_zendesk.shaping``)."""

@@ -169,8 +169,11 @@ def test_a_404_after_the_first_page_is_an_error_not_a_skip(emulator, tmp_path):
 
 def test_a_full_table_list_read_completely_ends_with_activate_version(emulator, tmp_path):
     server = emulator("zendesk", seed=2, volume=12)
-    run = run_tap(tmp_path, tap_config(server.url, page_size=3), select={"tickets", "groups", "tags"})
+    children = {"ticket_audits", "ticket_comments", "ticket_metrics"}
+    run = run_tap(tmp_path, tap_config(server.url, page_size=3), select={"tickets", "groups", "tags", *children})
     assert run.returncode == 0, run.log[-2000:]
+    assert {m["stream"] for m in run.messages if m["type"] == "ACTIVATE_VERSION"} == {"groups", "tags"}
+    assert all(run.records(child) for child in children)  # they ran, and retired nothing
     for stream in ("groups", "tags"):
         (activation,) = activations(run, stream)
         positions = [i for i, m in enumerate(run.messages) if m.get("stream") == stream and m["type"] == "RECORD"]
