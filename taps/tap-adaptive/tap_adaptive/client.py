@@ -187,6 +187,9 @@ class AdaptiveStream(RESTStream[t.Any]):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Per-run bookkeeping: retry budget, what was warned about, whether the read was complete."""
         super().__init__(*args, **kwargs)
+        # The SDK made a plain session; ours enforces the wall-clock deadline and carries the proxies and
+        # CA bundle resolved from the environment once (transport.py).
+        self._requests_session = session_for(self.url_base)
         self._retry_spent = 0.0  # seconds of failed attempts and waits in this stream (max_retry_seconds)
         self._attempts = 0  # attempts of the request in flight
         self._denied = False  # a permission/licence refusal ended this stream's read
@@ -215,14 +218,6 @@ class AdaptiveStream(RESTStream[t.Any]):
     def timeout(self) -> int:
         """Wall-clock limit of one whole request, body included (enforced by the session's adapter)."""
         return int(float(self.config.get("request_timeout", 300)))
-
-    @override
-    @property
-    def requests_session(self) -> requests.Session:
-        # One session per stream, proxies and CA bundle resolved from the environment once (transport.py).
-        if not self._requests_session:
-            self._requests_session = session_for(self.url_base)
-        return self._requests_session
 
     @override
     def get_new_paginator(self) -> BaseAPIPaginator[t.Any] | None:
