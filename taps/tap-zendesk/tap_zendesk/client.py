@@ -54,6 +54,8 @@ EXPORT_MIN_AGE = 61
 #: Ceiling on exponential waits for 5xx / connection errors without a Retry-After.
 MAX_EXPONENTIAL_WAIT = 60.0
 _PAYLOAD = "_zendesk_payload"
+#: Stream state key set once a plan-gated stream was read: a later 403/404 there is an error, not a skip.
+READ_BEFORE = "read_before"
 
 
 class PlanGatedError(SkippableAPIError):
@@ -240,7 +242,8 @@ class ZendeskStream(RESTStream[Any]):
     #: The response key holding the records (``tickets``, ``audits``, ``phone_numbers``…).
     records_key: ClassVar[str]
     #: Whether a 403/404 on the stream's first request means "not on this account's plan": the stream
-    #: is skipped with one warning. Exports exist on every plan, so there a 403/404 is a real error.
+    #: is skipped with one warning, unless an earlier run read it (then a permission was taken away,
+    #: which is an error: issue 10 §4). Exports exist on every plan, so there a 403/404 is a real error.
     plan_gated: ClassVar[bool] = True
     #: Whether each run reads the whole collection, so a finished read may retire what it did not see.
     read_whole_each_run: ClassVar[bool] = False
@@ -392,15 +395,24 @@ class ZendeskStream(RESTStream[Any]):
         self.pages_read = 0
         if self.activates_versions:
             self._stream_version = self._initialized_at // 1000
+        state = self.get_context_state(context)
         try:
             yield from super().get_records(context)
         except PlanGatedError as exc:
+            if state.get(READ_BEFORE):
+                msg = (
+                    f"stream {self.name}: {exc}, but an earlier run read it (state: {READ_BEFORE}); "
+                    "a permission or plan was taken away: deselect the stream if that is intended"
+                )
+                raise FatalAPIError(msg) from None
             self.logger.warning("stream %s: skipped, not available on this Zendesk account's plan: %s", self.name, exc)
             return
         except RecordGoneError as exc:
             self.logger.debug("Skipping %s for %s: %s", self.name, context, exc)
             return
         # Reached only after the last page was read and its last record written.
+        if self.plan_gated:
+            state[READ_BEFORE] = True  # from now on a 403/404 here is a lost permission, not a plan without it
         if self.activates_versions and self._stream_version is not None:
             self._write_activate_version_message(self._stream_version)
 

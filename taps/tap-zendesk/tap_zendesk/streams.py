@@ -121,6 +121,8 @@ class TicketAuditsStream(CursorListStream):
     schema = schemas.TICKET_AUDITS
     #: Only changed tickets are visited: a version announced here would retire every other audit.
     read_whole_each_run = False
+    #: Audits exist on every plan; a 404 means the ticket is gone (``validate_response``).
+    plan_gated = False
 
     @override
     def validate_response(self, response: requests.Response) -> None:

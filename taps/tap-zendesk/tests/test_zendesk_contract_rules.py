@@ -156,6 +156,21 @@ def test_a_404_on_a_plan_gated_endpoint_skips_it_and_tickets_and_users_still_lan
     assert not activations(run, "talk_phone_numbers")
 
 
+def test_a_list_read_before_that_now_answers_404_is_an_error_not_a_skip(emulator, tmp_path):
+    """A permission taken away must not pass as "not on this plan" (issue 10 §4): state remembers the read."""
+    server = emulator("zendesk", seed=2, volume=5)
+    first = run_tap(tmp_path, tap_config(server.url), select={"talk_phone_numbers"})
+    assert first.returncode == 0, first.log[-2000:]
+    assert first.last_state()["bookmarks"]["talk_phone_numbers"]["read_before"] is True
+    rule = {"kind": "status", "status": 404, "path": "/channels/voice/phone_numbers", "times": None}
+    server.emulator.faults.replace([FaultRule.from_dict(rule)])
+    second = run_tap(tmp_path, tap_config(server.url), select={"talk_phone_numbers"}, state=first.last_state())
+    line = _one_error(second)
+    assert "stream talk_phone_numbers: HTTP 404" in line
+    assert "an earlier run read it" in line
+    assert not activations(second, "talk_phone_numbers")
+
+
 def test_a_404_after_the_first_page_is_an_error_not_a_skip(emulator, tmp_path):
     server = emulator("zendesk", seed=2, volume=12)
     rule = {"kind": "status", "status": 404, "path": "/groups", "skip": 1, "times": None}
