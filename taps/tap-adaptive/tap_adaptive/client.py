@@ -567,6 +567,7 @@ class AdaptiveStream(RESTStream[t.Any]):
         tags = self.node_tags
         hierarchy, root_key, with_attributes = self.hierarchy, self.root_key, self.has_attributes
         child_fields = self.child_fields
+        child_columns = [snake(tag) for tag in child_fields]
         top: list[etree._Element] = []
         containers = [output]
         while containers:
@@ -611,6 +612,8 @@ class AdaptiveStream(RESTStream[t.Any]):
                 record[root_key] = own_root
             children: list[etree._Element] = []
             attributes: list[dict[str, t.Any]] = []
+            for column in child_columns:
+                record[column] = None  # the same keys on every record, present or not
             for child in el:
                 tag = child.tag
                 if tag in tags:

@@ -166,7 +166,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 @pytest.fixture
 def proxy() -> Iterator[CountingProxy]:
     server = CountingProxy()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield server
     server.shutdown()
