@@ -35,7 +35,8 @@ def test_nested_accounts_keep_unknown_attributes_and_null_empty_numbers(replay, 
     assert records[6]["attributes"] == [{"name": "FF", "value": "ghjk", "attribute_id": "22", "value_id": "11"}]
     (warning,) = [w for w in _warnings(caplog) if "extra_fields" in w]
     assert warning == (
-        "stream export_accounts: fields not in the schema kept in extra_fields: actualsBy, hasFormula, levelDimWeightAcctId"
+        "stream export_accounts: fields not in the schema kept in extra_fields: "
+        "actualsBy, hasFormula, levelDimWeightAcctId"
     )
     assert run.activated("export_accounts")
 
