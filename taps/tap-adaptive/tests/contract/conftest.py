@@ -14,11 +14,12 @@ FIXTURES = Path(__file__).with_name("fixtures")
 
 
 class ReplayServer(ThreadingHTTPServer):
-    """Serves ``routes[method]`` (a fixture file name) for every POST naming that method."""
+    """Serves ``routes[method]`` for every POST naming that method: a fixture file name, or a list of them
+    answered in turn (the last one repeats)."""
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Replay)
-        self.routes: dict[str, str] = {}
+        self.routes: dict[str, str | list[str]] = {}
         self.calls: list[ET.Element] = []
 
     @property
@@ -42,7 +43,10 @@ class _Replay(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         call = ET.fromstring(self.rfile.read(int(self.headers["Content-Length"])))
         self.server.calls.append(call)
-        name = self.server.routes.get(call.get("method", ""))
+        route = self.server.routes.get(call.get("method", ""))
+        name = route.pop(0) if isinstance(route, list) and len(route) > 1 else route
+        if isinstance(name, list):
+            name = name[0]
         if name is None:
             self.send_error(404, "no fixture for this method")
             return
