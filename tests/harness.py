@@ -30,8 +30,9 @@ class MeltanoSandbox:
     def warehouse_path(self) -> Path:
         return self.root / "warehouse.duckdb"
 
-    def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        env = dict(os.environ)
+    def env(self, extra: Mapping[str, str] | None = None, drop: tuple[str, ...] = ()) -> dict[str, str]:
+        """The process environment for Meltano; variables starting with a ``drop`` prefix are removed."""
+        env = {name: value for name, value in os.environ.items() if not (drop and name.startswith(drop))}
         env.update(
             {
                 "MELTANO_ENVIRONMENT": "dev",
@@ -48,13 +49,22 @@ class MeltanoSandbox:
         return env
 
     def run(
-        self, *args: str, env: Mapping[str, str] | None = None, check: bool = True, timeout: float = 900
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+        timeout: float = 900,
+        drop: tuple[str, ...] = (),
     ) -> subprocess.CompletedProcess[str]:
-        """``meltano <args>`` in the project root; raises with the log tail when it fails and check is on."""
+        """``meltano <args>`` in the project root; raises with the log tail when it fails and check is on.
+
+        ``drop``: prefixes of variables removed from the inherited environment (a run that must see
+        only the variables a test gives it).
+        """
         result = subprocess.run(
             [MELTANO, *args],
             cwd=PROJECT_ROOT,
-            env=self.env(env),
+            env=self.env(env, drop),
             capture_output=True,
             text=True,
             timeout=timeout,

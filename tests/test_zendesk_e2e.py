@@ -68,7 +68,7 @@ def test_each_account_lands_only_its_own_data_in_its_own_schema(meltano, emulato
         users = dict(meltano.query(f'select id, active from "{schema}".users'))
         assert users == {u["id"]: u["active"] for u in server.emulator.truth("users")["users"]}
         emails = {e for (e,) in meltano.query(f'select email from "{schema}".users')}
-        assert not any("@" in e for e in emails)  # hashed by pii-zendesk on the way in
+        assert not any("@" in e for e in emails)  # hashed by the extractor's launcher on the way in
     community_tables = {
         name for (name,) in meltano.query(
             "select table_name from information_schema.tables where table_schema = ?", [SCHEMAS[COMMUNITY]]
@@ -101,8 +101,8 @@ def test_schedules_run_the_snowflake_jobs_at_four_and_five_utc(meltano):
     assert schedules["zendesk-community-relations-daily"]["job"]["name"] == "zendesk-community-relations-to-snowflake"
     jobs = meltano.run("job", "list", "--format=json").stdout
     tasks = {j["job_name"]: j["tasks"] for j in json.loads(jobs[jobs.index("{") :])["jobs"]}
-    assert tasks["zendesk-to-snowflake"] == ["snowflake-preflight:check", "tap-zendesk pii-zendesk target-snowflake"]
+    assert tasks["zendesk-to-snowflake"] == ["snowflake-preflight:check-zendesk", "tap-zendesk target-snowflake"]
     assert tasks["zendesk-community-relations-to-snowflake"] == [
-        "snowflake-preflight:check",
-        f"{COMMUNITY} pii-zendesk target-snowflake",
+        "snowflake-preflight:check-zendesk-community-relations",
+        f"{COMMUNITY} target-snowflake",
     ]

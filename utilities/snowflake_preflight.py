@@ -12,6 +12,12 @@ extracting. Empty ``${SNOWFLAKE_*}`` references are dropped by Meltano and the t
 error for them ("No password, private key, or OAuth token was provided") does not say which
 variable is missing. Ends in one line on stderr; exit code 1 when something is missing.
 Never prints a secret. See docs/snowflake.md.
+
+Each job runs its own command (``snowflake-preflight:check-<source>``), whose arguments name the
+variables its extractor and its hashing need, as README.md documents them: ``VAR`` or
+``VAR|ALTERNATIVE``. Those are read from the process environment (Meltano passes it through), so
+one line names every missing variable of the job — extractor, hashing key and loader together —
+before the tap starts.
 """
 
 from __future__ import annotations
@@ -19,10 +25,13 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 PREFIX = "SNOWFLAKE_PREFLIGHT_"
+#: Variables that are useless below a length: the launcher refuses a shorter hash key
+#: (mapper_pii.hashing.MIN_KEY_LENGTH), so the preflight says so before anything starts.
+MIN_LENGTH = {"PII_HASH_KEY": 16}
 
 #: Setting -> the operators' environment variable that meltano.yml maps onto it.
 REQUIRED = {
@@ -48,15 +57,43 @@ def resolved_settings(environ: Mapping[str, str]) -> dict[str, str]:
     return {name[len(PREFIX) :].lower(): value for name, value in environ.items() if name.startswith(PREFIX) and value}
 
 
-def check(settings: Mapping[str, str]) -> str:
-    """Return a one-line summary of a usable configuration, or raise :class:`PreflightError`."""
-    missing = [f"{setting} ({env})" for setting, env in REQUIRED.items() if not settings.get(setting)]
-    if missing:
-        raise PreflightError(f"missing Snowflake settings: {', '.join(missing)}")
+def missing_variables(requirements: Sequence[str], environ: Mapping[str, str]) -> list[str]:
+    """Each requirement (``VAR`` or ``VAR|ALTERNATIVE``) none of whose variables is set, as text."""
+    missing = []
+    for requirement in requirements:
+        names = requirement.split("|")
+        if not any(environ.get(name) for name in names):
+            missing.append(names[0] + "".join(f" (or {name})" for name in names[1:]))
+    return missing
+
+
+def too_short(requirements: Sequence[str], environ: Mapping[str, str]) -> list[str]:
+    """Set variables that are shorter than they must be (the hash key)."""
+    names = {name for requirement in requirements for name in requirement.split("|")}
+    return [
+        f"{name} is shorter than {length} characters"
+        for name, length in MIN_LENGTH.items()
+        if name in names and environ.get(name) and len(environ[name]) < length
+    ]
+
+
+def check(
+    settings: Mapping[str, str], requirements: Sequence[str] = (), environ: Mapping[str, str] | None = None
+) -> str:
+    """Return a one-line summary of a usable configuration, or raise :class:`PreflightError`.
+
+    Everything missing — the job's own variables and the loader's — is named in one message.
+    """
+    env = os.environ if environ is None else environ
+    missing = missing_variables(requirements, env)
+    missing += [env_name for setting, env_name in REQUIRED.items() if not settings.get(setting)]
     methods = [setting for setting in AUTH if settings.get(setting)]
     if not methods:
-        choices = " or ".join(AUTH.values())
-        raise PreflightError(f"no Snowflake credentials: set {choices}")
+        missing.append(" or ".join(AUTH.values()))
+    problems = [f"missing variables: {', '.join(missing)}"] if missing else []
+    problems += too_short(requirements, env)
+    if problems:
+        raise PreflightError("; ".join(problems))
     if len(methods) > 1:
         # target-snowflake refuses more than one method, with a message naming none of them.
         chosen = ", ".join(AUTH[m] for m in methods)
@@ -66,9 +103,10 @@ def check(settings: Mapping[str, str]) -> str:
         auth = "key-pair"
     else:
         auth = "password"
+    checked = f", {len(requirements)} job variables" if requirements else ""
     return (
         f"account {settings['account']}, user {settings['user']}, role {settings['role']}, "
-        f"warehouse {settings['warehouse']}, database {settings['database']}, {auth} auth"
+        f"warehouse {settings['warehouse']}, database {settings['database']}, {auth} auth{checked}"
     )
 
 
@@ -94,10 +132,11 @@ def _check_private_key(settings: Mapping[str, str]) -> None:
         ) from None
 
 
-def main() -> int:
-    """Entry point of ``target-snowflake:preflight``."""
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``snowflake-preflight:check*`` commands; arguments: the job's variables."""
+    requirements = list(sys.argv[1:] if argv is None else argv)
     try:
-        summary = check(resolved_settings(os.environ))
+        summary = check(resolved_settings(os.environ), requirements)
     except PreflightError as exc:
         sys.stderr.write(f"snowflake-preflight: refusing to run the Snowflake load: {exc}\n")
         return 1
