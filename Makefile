@@ -13,8 +13,10 @@ export UV_LINK_MODE := copy
 
 .PHONY: demo test setup system-deps plugins lint lock bench clean airflow airflow-setup schedules fakesnow-setup
 
+# umask 077: Meltano writes each plugin's config (credentials, the hash key) under .meltano/run/ with the
+# caller's umask and leaves it there when a run is killed; keep those files private to this user.
 demo: setup plugins
-	$(BIN)/python scripts/demo.py
+	umask 077 && $(BIN)/python scripts/demo.py
 
 # Each package's tests run in their own session from their own folder, as they would standalone;
 # the root session runs the cross-tap tests under tests/.

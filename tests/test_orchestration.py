@@ -8,17 +8,21 @@ same entry point operators use.
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from croniter import croniter
 
 from checks.rules import CronError, validate_cron
 from tests.harness import MELTANO, PROJECT_ROOT
@@ -128,7 +132,7 @@ def test_each_dag_runs_its_job_once_in_prod_from_the_project_root(dags, live_sch
         run = tasks[0]
         assert run["task_id"] == "run"
         assert run["operator"] == "BashOperator"
-        assert run["bash_command"] == f"{meltano} --environment=prod run {schedule['job']['name']}"
+        assert run["bash_command"] == f"umask 077 && {meltano} --environment=prod run {schedule['job']['name']}"
         assert run["cwd"] == str(PROJECT_ROOT)
 
 
@@ -137,6 +141,7 @@ def test_loading_jobs_record_row_counts_after_the_run(dags, live_schedules):
         tasks = dags["dags"][dag_id(schedule)]["tasks"]
         assert [t["task_id"] for t in tasks] == ["run", "record_counts"], source
         assert tasks[1]["upstream"] == ["run"]
+        assert tasks[1]["bash_command"].startswith("umask 077 && ")
         assert tasks[1]["bash_command"].endswith(f"invoke checks:record --job {schedule['job']['name']}")
 
 
@@ -148,6 +153,112 @@ def test_no_catch_up_storms_and_retries_back_off(dags):
         for task in dag["tasks"]:
             assert task["retries"] >= 1, dag_id
             assert task["retry_exponential_backoff"] > 1, dag_id
+
+
+def shortest_gap_seconds(cron: str) -> float:
+    """Shortest time between two fire times of ``cron``, over a year of fires (croniter of the dev venv)."""
+    fires = croniter(cron, datetime(2025, 3, 1, tzinfo=UTC))
+    times = [fires.get_next(datetime) for _ in range(400)]
+    return min((b - a).total_seconds() for a, b in itertools.pairwise(times))
+
+
+def test_every_run_has_a_deadline_that_leaves_room_for_the_next_run(dags, live_schedules):
+    """One hung run cannot block its pipeline: all tries of a run end before the next run is due."""
+    assert job_schedules(live_schedules)
+    for schedule in job_schedules(live_schedules):
+        run, *others = dags["dags"][dag_id(schedule)]["tasks"]
+        tries = run["retries"] + 1
+        assert run["execution_timeout_seconds"] == shortest_gap_seconds(schedule["cron_interval"]) / tries, schedule[
+            "name"
+        ]
+        for task in others:
+            assert task["execution_timeout_seconds"] == 15 * 60, (schedule["name"], task["task_id"])
+    zengrc = dags["dags"]["meltano_zengrc_every_8_hours"]["tasks"][0]
+    assert zengrc["execution_timeout_seconds"] == 8 * 3600 / (zengrc["retries"] + 1)
+    xactly = dags["dags"]["meltano_xactly_twice_daily"]["tasks"][0]
+    assert xactly["execution_timeout_seconds"] == 5 * 3600 / (xactly["retries"] + 1), "00:00 to 05:00"
+
+
+def test_a_schedule_can_set_its_own_deadline(live_schedules, tmp_path):
+    changed = json.loads(json.dumps(live_schedules))
+    schedule = next(s for s in job_schedules(changed) if s["name"] == "adaptive-daily")
+    schedule["env"] = {"MELTANO_DAG_EXECUTION_TIMEOUT_MINUTES": "90"}
+    snapshot = tmp_path / "schedules.json"
+    snapshot.write_text(json.dumps(changed))
+    parsed = describe_dags(tmp_path / "home", snapshot)
+    assert parsed["dags"]["meltano_adaptive_daily"]["tasks"][0]["execution_timeout_seconds"] == 90 * 60
+    assert parsed["dags"]["meltano_zengrc_every_8_hours"]["tasks"][0]["execution_timeout_seconds"] != 90 * 60
+
+
+PROBE_PROJECT = """\
+default_environment: dev
+project_id: 9e3c1f7a-0000-4000-8000-00000000d002
+send_anonymous_usage_stats: false
+environments: [{name: dev}, {name: prod}]
+plugins:
+  extractors:
+  - name: probe-tap
+    namespace: probe_tap
+    executable: ./probe-tap.sh
+    settings: [{name: password, kind: string, sensitive: true}]
+    config: {password: not-for-other-users}
+  loaders:
+  - name: probe-target
+    namespace: probe_target
+    executable: ./probe-target.sh
+jobs:
+- {name: probe-job, tasks: ["probe-tap probe-target"]}
+schedules:
+- {name: probe-hourly, interval: "0 * * * *", job: probe-job}
+"""
+#: The stand-in tap reports the permissions of the config file Meltano wrote for it under .meltano/run.
+PROBE_TAP = """\
+#!/bin/sh
+while [ $# -gt 0 ]; do [ "$1" = --config ] && echo "config-mode=$(stat -c %a "$2") $2" >&2; shift; done
+"""
+
+
+def test_the_dag_command_keeps_meltano_run_files_private(dags, tmp_path):
+    """Meltano writes plugin configs (secrets) under .meltano/run with the caller's umask: the DAG sets 077."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "meltano.yml").write_text(PROBE_PROJECT)
+    (project / "probe-tap.sh").write_text(PROBE_TAP)
+    (project / "probe-target.sh").write_text("#!/bin/sh\ncat > /dev/null\n")
+    for script in ("probe-tap.sh", "probe-target.sh"):
+        (project / script).chmod(0o755)
+    run = dags["dags"]["meltano_zengrc_every_8_hours"]["tasks"][0]
+    command = run["bash_command"].replace("run zengrc-to-snowflake", "run probe-job")
+    assert command.endswith("--environment=prod run probe-job")
+    env = {**os.environ, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1"}
+    env = {k: v for k, v in env.items() if not k.startswith(("MELTANO_DATABASE", "MELTANO_STATE", "MELTANO_ENV"))}
+
+    def modes(shell_line: str) -> list[str]:
+        # A worker's usual umask (022) around the command: only the command itself can make files private.
+        done = subprocess.run(
+            ["bash", "-c", f"umask 022; {shell_line}"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+        found = re.findall(r"config-mode=(\d+) (\S+)", done.stdout + done.stderr)
+        assert found, done.stderr[-2000:]
+        assert all("/.meltano/run/" in path for _, path in found)
+        return [mode for mode, _ in found]
+
+    assert modes(command) == ["600"]
+    assert modes(command.removeprefix("umask 077 && ")) == ["644"], "without it Meltano leaves the file world-readable"
+
+
+def test_make_demo_runs_with_a_private_umask():
+    done = subprocess.run(
+        ["make", "-n", "demo"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert re.search(r"^umask 077 && .*scripts/demo\.py$", done.stdout, re.MULTILINE), done.stdout[-2000:]
 
 
 def test_every_schedule_interval_is_a_valid_cron(live_schedules):

@@ -32,6 +32,9 @@ def describe(dag_folder: Path) -> dict[str, Any]:
                     "bash_command": getattr(task, "bash_command", None),
                     "cwd": getattr(task, "cwd", None),
                     "retries": task.retries,
+                    "execution_timeout_seconds": (
+                        task.execution_timeout.total_seconds() if task.execution_timeout else None
+                    ),
                     "retry_delay_seconds": task.retry_delay.total_seconds(),
                     "retry_exponential_backoff": float(task.retry_exponential_backoff),
                     "upstream": sorted(task.upstream_task_ids),

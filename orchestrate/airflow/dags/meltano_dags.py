@@ -10,6 +10,16 @@ job), then records row counts for the freshness/volume checks (checks/README.md)
 (`catchup=False`, one active run), retries with exponential backoff, failures reach Sentry through
 Airflow's own integration (switched on by SENTRY_DSN in orchestrate/airflow/airflow.sh).
 
+Deadlines: each try of a job's `run` task has an `execution_timeout`, so one hung run cannot block its
+pipeline (`max_active_runs=1` would otherwise hold every later run behind it). The default gives all
+tries of one run the time until the next run: the shortest gap between two fire times of the schedule's
+cron, divided by (retries + 1). A schedule overrides it in meltano.yml with
+`env: {MELTANO_DAG_EXECUTION_TIMEOUT_MINUTES: "90"}`. `record_counts` gets 15 minutes.
+
+Secrets at rest: Meltano writes each plugin's config (passwords, tokens, the hash key) to files under
+`.meltano/run/` with the process umask, and a killed run leaves them behind; every task therefore runs
+under `umask 077`, so those files are readable by the worker's user only.
+
 Environment (all optional): MELTANO_PROJECT_ROOT, MELTANO_SCHEDULES_FILE, MELTANO_BIN,
 MELTANO_DAG_ENVIRONMENT (default prod), MELTANO_DAG_RETRIES (default 3; CI uses 0 because
 `airflow dags test` waits out retry delays), MELTANO_DAG_RETRY_DELAY_SECONDS (default 300).
@@ -21,11 +31,13 @@ import json
 import os
 import shlex
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import DAG
+from croniter import croniter
 
 PROJECT_ROOT = Path(os.environ.get("MELTANO_PROJECT_ROOT") or Path(__file__).resolve().parents[3])
 SCHEDULES_FILE = Path(
@@ -36,11 +48,36 @@ MELTANO_BIN = os.environ.get("MELTANO_BIN") or (str(_PROJECT_MELTANO) if _PROJEC
 ENVIRONMENT = os.environ.get("MELTANO_DAG_ENVIRONMENT", "prod")
 RETRIES = int(os.environ.get("MELTANO_DAG_RETRIES", "3"))
 RETRY_DELAY = timedelta(seconds=float(os.environ.get("MELTANO_DAG_RETRY_DELAY_SECONDS", "300")))
+TIMEOUT_VARIABLE = "MELTANO_DAG_EXECUTION_TIMEOUT_MINUTES"
+RECORD_COUNTS_TIMEOUT = timedelta(minutes=15)
+#: Fire times looked at to find a cron's shortest gap: more than a year of a weekly schedule.
+_CRON_SAMPLES = 60
 
 
 def meltano_command(*args: str) -> str:
-    """Build the shell line of a task: the project's meltano, the deploy environment, then ``args``."""
-    return shlex.join([MELTANO_BIN, f"--environment={ENVIRONMENT}", *args])
+    """Build the shell line of a task: private umask, the project's meltano, the environment, ``args``."""
+    return "umask 077 && " + shlex.join([MELTANO_BIN, f"--environment={ENVIRONMENT}", *args])
+
+
+def shortest_gap(cron: str) -> timedelta:
+    """The shortest time between two consecutive fire times of ``cron`` (``0 0,5 * * *``: 5 hours)."""
+    fires = croniter(cron, datetime(2024, 1, 1, tzinfo=UTC))
+    times = [fires.get_next(datetime) for _ in range(_CRON_SAMPLES)]
+    return min(later - earlier for earlier, later in pairwise(times))
+
+
+def execution_timeout(schedule: dict[str, Any]) -> timedelta:
+    """Per-try deadline of a schedule's run: its override, else all tries fit before the next run."""
+    override = (schedule.get("env") or {}).get(TIMEOUT_VARIABLE)
+    if override:
+        return timedelta(minutes=float(override))
+    try:
+        gap = shortest_gap(schedule["cron_interval"])
+    except ValueError:
+        # Airflow refuses this DAG for its cron (an import error naming it) and keeps the others; a
+        # failure here would take every DAG of this file down with it.
+        return RECORD_COUNTS_TIMEOUT
+    return gap / (RETRIES + 1)
 
 
 def loads_data(job: dict[str, Any]) -> bool:
@@ -71,6 +108,7 @@ def build_dag(schedule: dict[str, Any]) -> DAG:
         dag=dag,
         bash_command=meltano_command("run", job["name"]),
         cwd=str(PROJECT_ROOT),
+        execution_timeout=execution_timeout(schedule),
         append_env=True,
         skip_on_exit_code=None,  # BashOperator would otherwise turn exit code 99 into "skipped"
     )
@@ -80,6 +118,7 @@ def build_dag(schedule: dict[str, Any]) -> DAG:
             dag=dag,
             bash_command=meltano_command("invoke", "checks:record", "--job", job["name"]),
             cwd=str(PROJECT_ROOT),
+            execution_timeout=RECORD_COUNTS_TIMEOUT,
             append_env=True,
             skip_on_exit_code=None,
         )
