@@ -14,7 +14,7 @@ def _membership(**values: object) -> dict[str, object]:
     return row
 
 
-def test_a_value_of_another_type_is_repaired_after_the_same_keys_came_clean(caplog):
+def test_a_value_of_another_type_is_repaired_after_the_same_keys_came_clean():
     shaper = RecordShaper("group_memberships", schemas.GROUP_MEMBERSHIPS, logging.getLogger("test"))
     assert shaper.shape(_membership()) == _membership()
     assert shaper.shape(_membership()) == _membership()  # served from the remembered shape
