@@ -13,7 +13,7 @@ import requests
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 from typing_extensions import override
 
 from tap_adaptive.client import ConfigurationError
@@ -341,6 +341,8 @@ class TapAdaptive(Tap):
             catalog = io.StringIO(text)
         try:
             super().invoke(about=about, about_format=about_format, config=config, state=state, catalog=catalog)
+        except ConfigValidationError as exc:
+            fail(f"invalid settings: {'; '.join(exc.errors)}")
         except CLEAN_ERRORS as exc:
             cls.logger.error("tap-adaptive: error: %s", exc)  # noqa: TRY400 - traceback only at DEBUG
             cls.logger.debug("traceback", exc_info=True)

@@ -101,10 +101,22 @@ def test_numeric_settings_accept_numbers_and_numeric_text(adaptive, value):
     assert run.records["export_groups"]
 
 
-def test_a_non_numeric_setting_is_refused_naming_it(adaptive, tmp_path, caplog):
+def test_a_non_numeric_setting_is_refused_in_one_line_naming_it(adaptive, tmp_path, caplog):
     code, lines, _ = _cli(tmp_path, caplog, tap_config(adaptive, retry_base_seconds="soon"))
     assert code == 1
-    assert any("retry_base_seconds" in m or "soon" in m for m in lines)
+    (line,) = lines
+    assert line.startswith("tap-adaptive: error: invalid settings:")
+    assert "retry_base_seconds" in line
+    assert adaptive.emulator.calls() == []
+
+
+def test_a_missing_password_is_refused_in_one_line_without_secrets(adaptive, tmp_path, caplog):
+    config = tap_config(adaptive)
+    del config["password"]
+    code, lines, _ = _cli(tmp_path, caplog, config)
+    assert code == 1
+    (line,) = lines
+    assert "'password' is a required property" in line
 
 
 @pytest.mark.parametrize("value", ["2.5", "2"])
