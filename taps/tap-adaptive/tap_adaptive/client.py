@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 import typing as t
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from functools import cached_property, wraps
 
+import backoff
 import requests
 import singer_sdk.singerlib as singer
 from lxml import etree
@@ -306,7 +308,17 @@ class AdaptiveStream(RESTStream[t.Any]):
             self._attempts = 0
             return response
 
-        retried = super().request_decorator(attempt)
+        # The SDK's own decorator with the same hooks, but backoff's give-up log at DEBUG: the one ERROR
+        # line of a failed run is the tap's own "gave up on ..." (tap contract §1).
+        retried = backoff.on_exception(
+            self.backoff_wait_generator,
+            RETRIABLE_ERRORS,
+            max_tries=self.backoff_max_tries,
+            on_backoff=self.backoff_handler,
+            jitter=self.backoff_jitter,
+            logger=self.logger,
+            giveup_log_level=logging.DEBUG,
+        )(attempt)
 
         @wraps(func)
         def call(prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
@@ -367,6 +379,14 @@ class AdaptiveStream(RESTStream[t.Any]):
     @override
     def response_error_message(self, response: requests.Response) -> str:
         return f"{self.method} at {response.url}: HTTP {response.status_code} {response.reason}"
+
+    @override
+    def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
+        # The SDK logs "An unhandled error occurred while syncing" at ERROR for every stream the error
+        # passes through; the tap's own one line (tap.py) says what happened, so these go to DEBUG.
+        if level >= logging.ERROR and message.startswith("An unhandled error occurred while syncing"):
+            level = logging.DEBUG
+        super().log(message, *args, level=level, **kwargs)
 
     # -- deletions -----------------------------------------------------------------------------
 

@@ -85,6 +85,7 @@ def test_persistently_malformed_xml_ends_in_one_clear_error(adaptive, tmp_path):
     assert "(max_retries=2)" in line
     assert "/api/v38" in line
     assert "Traceback" not in result.stderr
+    assert [entry for entry in result.stderr.splitlines() if "ERROR" in entry] == [line]
 
 
 def test_doctype_and_entities_are_refused(adaptive):

@@ -36,6 +36,7 @@ def test_a_permission_revoked_after_a_read_fails_loudly_and_retires_nothing(adap
 
     assert result.returncode == 1
     (line,) = error_lines(result.stderr)
+    assert [entry for entry in result.stderr.splitlines() if "ERROR" in entry] == [line]  # the only error line
     assert "export_users" in line
     assert "error-permission-denied" in line
     assert "revoked" in line
