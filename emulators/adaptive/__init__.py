@@ -11,7 +11,8 @@ Options (``--option key=value``): ``login``/``password`` (accepted credentials),
 exportDimensionMapping, which needs the sales-planning licence), ``data_accounts``, ``accounts``,
 ``levels``, ``months``, ``combos_per_cell`` (cube size). Data variance real instances show:
 ``multiline_text`` (names and modeled-sheet cells holding line breaks, LF and U+2028),
-``duplicate_dimension_values`` (codes listed twice within their dimension), ``ragged_rows``
+``duplicate_dimension_values`` (codes listed twice within their dimension, as Airbyte's public
+``unit_tests/sample_data/dimension_output.xml`` lists dimension value id 2), ``ragged_rows``
 (``version:row:delta,...``: exportData data row ``row`` of that version written with ``delta`` cells
 too many or too few: -1 drops the fourth period's cell, as a writer skipping a blank does, +1 writes
 the first value with an unquoted decimal comma, as a comma-decimal locale does).
