@@ -1,7 +1,7 @@
 """Workday Adaptive Planning XML API emulator: ``POST /api/v{N}`` with ``<call method="exportX">`` bodies.
 
 Reference: `../shared/sources/adaptive.md <../shared/sources/adaptive.md>`_ (the vendor notes; nothing here
-comes from tap_adaptive). Contract from its §10: credentials in the body, every API-level failure is
+comes from our tap). Contract from its §10: credentials in the body, every API-level failure is
 HTTP 200 with ``<response success="false"><messages><message key=.. type="ERROR">``; the streamed
 exportData form (``<call stream="true">``) answers ``<response><output><![CDATA[csv]]></output>
 <status success="true" rowCountSent="N"/></response>``.
