@@ -63,6 +63,7 @@ def start_zengrc(emulator, _xactly_db, _tmp: Path):
     server = emulator("zengrc", seed=3, volume=6, only="people")
     env = {
         "TAP_ZENGRC_API_URL": f"{server.url}/api/v2",
+        "ZENGRC_TENANT": "acme",
         "ZENGRC_USERNAME": "emulator-key-id",
         "ZENGRC_PASSWORD": "emulator-key-secret",
         "TAP_ZENGRC__SELECT": '["people.*"]',
@@ -211,6 +212,23 @@ def test_prod_job_reaches_the_standin_and_stages_the_taps_real_records(
                 assert row[field] != original, f"{source.stream}.{field} landed unhashed"
                 assert HEX64.fullmatch(str(row[field])), row[field]
         assert row["_sdc_extracted_at"]
+
+    # The file format is created first (it is dropped only at clean-up, never reached here).
+    formats = traffic.matching(f'create or replace file format RAW.{source.schema}."tf-{source.stream}-')
+    assert formats, describe(traffic)
+    assert all(s.success for s in formats), describe(traffic)
+
+    # Full-table streams: ACTIVATE_VERSION retires older versions than the one the staged records carry,
+    # and the loader runs it as the message arrives, before the PUT of those records (docs/snowflake.md).
+    versions = {row.get("_sdc_table_version") for row in staged}
+    retirements = traffic.retirements(f'"{source.schema}"."{table}"')
+    if versions == {None}:
+        assert not retirements, "an incremental stream retires nothing"
+    else:
+        (version,) = versions
+        assert len(retirements) == 1, describe(traffic)
+        assert f"_sdc_table_version < {version}" in retirements[0].sql
+        assert traffic.statements.index(retirements[0]) < traffic.statements.index(puts[0])
 
     # The load stops at that PUT, fakesnow's one gap on this path (docs/snowflake.md); nothing else failed.
     failure = traffic.first_failure()
