@@ -21,7 +21,7 @@ from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_xactly import jdbc
-from tap_xactly.errors import MissingTableError, TransientDatabaseError
+from tap_xactly.errors import MissingTableError, TransientDatabaseError, XactlyError
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -60,6 +60,8 @@ class XactlyStream(Stream):
         self.replication_key = table.replication_key
         self.page_size: int = self.config.get("page_size", 10_000)
         self.STATE_MSG_FREQUENCY = self.page_size
+        #: Time this stream already lost to failed attempts and waits (max_retry_seconds is per stream).
+        self._retry_seconds_spent = 0.0
 
     @property
     @override
@@ -162,29 +164,49 @@ class XactlyStream(Stream):
     def _query_with_retry(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         """One page, retried on transient failures with exponential backoff and a fresh connection.
 
-        Bounded by ``max_retries`` attempts and ``max_retry_seconds``: GitLab's extra 05:00 run exists
-        because these failures happen (shared/sources/xactly.md §4), the public tap's unbounded retry loop
-        spins forever on permanent ones (§3.8 item 3).
+        Bounded by ``max_retries`` attempts per page and ``max_retry_seconds`` for the whole stream (time
+        in failed attempts, each itself bounded by the connect/query deadlines, plus the waits): GitLab's
+        extra 05:00 run exists because these failures happen (shared/sources/xactly.md §4), the public
+        tap's unbounded retry loop spins forever on permanent ones (§3.8 item 3).
         """
+        max_tries = int(self.config.get("max_retries", 5))
+        budget = float(self.config.get("max_retry_seconds", 300))
+        failed = {"tries": 0, "elapsed": 0.0}
 
         def reconnect(details: Any) -> None:
+            failed.update(tries=details["tries"], elapsed=details["elapsed"] + details["wait"])
             self.logger.warning(
                 "stream %s: %s; reconnecting (attempt %d)", self.name, details["exception"], details["tries"]
             )
             self.client.close()
 
+        def gave_up(details: Any) -> None:
+            failed.update(tries=details["tries"], elapsed=details["elapsed"])
+
         @backoff.on_exception(
             self._wait_generator,
             TransientDatabaseError,
-            max_tries=lambda: int(self.config.get("max_retries", 5)),
-            max_time=lambda: float(self.config.get("max_retry_seconds", 300)),
+            max_tries=max_tries,
+            max_time=lambda: budget - self._retry_seconds_spent,
             on_backoff=reconnect,
+            on_giveup=gave_up,
             jitter=None,
         )
         def run() -> list[dict[str, Any]]:
             return self.client.query(sql, params, self.page_size, f"stream {self.name}")
 
-        return run()
+        try:
+            return run()
+        except TransientDatabaseError as exc:
+            spent = self._retry_seconds_spent + failed["elapsed"]
+            cause = str(exc).removeprefix(f"stream {self.name}: ")
+            msg = (
+                f"stream {self.name}: gave up after {failed['tries']} attempts in {spent:.1f} s "
+                f"(max_retries={max_tries}, max_retry_seconds={budget:g}): {cause}"
+            )
+            raise XactlyError(msg) from None
+        finally:
+            self._retry_seconds_spent += failed["elapsed"]
 
     def _wait_generator(self) -> Generator[float, None, None]:
         """1 s, 2 s, 4 s ... capped at 60 s (``retry_initial_seconds`` scales it, for fast tests)."""

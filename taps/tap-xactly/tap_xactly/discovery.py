@@ -13,11 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import jpype
-
 from tap_xactly import jdbc
 from tap_xactly.catalogue import KNOWN_TABLES, REPLICATION_KEY
-from tap_xactly.errors import XactlyError
+from tap_xactly.errors import TransientDatabaseError, XactlyError
 
 LOGGER = logging.getLogger("tap-xactly")
 
@@ -119,13 +117,12 @@ def from_catalogue(include: Sequence[str], exclude: Sequence[str]) -> list[Table
 
 def discover(client: jdbc.JdbcClient, schema: str, include: Sequence[str], exclude: Sequence[str]) -> list[TableInfo]:
     """Metadata when the driver answers it, else the catalogue (connection errors are not hidden)."""
-    connection = client.connect("discovery")
+    client.connect("discovery")  # a failure to connect or log in is not a metadata problem: it ends the run
     try:
-        infos = from_metadata(connection, schema, include, exclude)
-    except jpype.JException as exc:
-        error = client.classify(exc, "reading table metadata")
-        if isinstance(error, XactlyError) and jdbc.is_transient(exc):
-            raise error from None
+        infos = client.run(lambda connection: from_metadata(connection, schema, include, exclude), "discovery")
+    except TransientDatabaseError:
+        raise
+    except XactlyError as error:
         LOGGER.warning("driver metadata unavailable (%s); using the built-in xc_* catalogue", error)
         return from_catalogue(include, exclude)
     if not infos:

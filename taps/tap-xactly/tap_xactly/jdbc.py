@@ -13,12 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import queue
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jpype
 from jpype import dbapi2
@@ -26,6 +30,10 @@ from jpype import dbapi2
 from tap_xactly.errors import ConfigError, MissingTableError, TransientDatabaseError, XactlyError
 
 LOGGER = logging.getLogger("tap-xactly")
+T = TypeVar("T")
+#: Beyond the driver's own query timeout, how long a call may run before the server counts as gone.
+QUERY_GRACE_SECONDS = 30.0
+CLOSE_TIMEOUT_SECONDS = 5.0
 
 #: java.sql.Types codes (JDBC 4.2).
 BIT, TINYINT, SMALLINT, INTEGER, BIGINT = -7, -6, 5, 4, -5
@@ -138,6 +146,7 @@ class ConnectionSettings:
     properties: dict[str, str] = field(default_factory=dict)
     query_timeout: int = 600
     fetch_size: int = 10_000
+    connect_timeout: float = 60.0
 
     def scrub(self, text: str) -> str:
         """``text`` without the password (drivers sometimes echo connection properties)."""
@@ -216,28 +225,118 @@ def is_missing_table(exc: BaseException) -> bool:
     return sql_state(exc) in {"42S02", "42102"}
 
 
+#: Calls abandoned past their deadline (their threads may never return).
+_STUCK: list[Future[Any]] = []
+
+
+def stuck_calls() -> int:
+    """How many JDBC calls were abandoned still running (then a clean JVM shutdown would hang)."""
+    return sum(1 for future in _STUCK if not future.done())
+
+
+class _JavaThread:
+    """One daemon thread that makes every JDBC call, while the main thread waits in Python.
+
+    A thread inside a JDBC call is in native code: Python runs no signal handler there, so a driver
+    waiting forever on a server that accepted the TCP connection and never answers could only be
+    stopped by SIGKILL. Waiting on a future instead keeps SIGTERM/SIGINT handlers and deadlines
+    working; a call past its deadline leaves this thread behind (a daemon) and the client starts a new one.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]] | None] = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="tap-xactly-jdbc", daemon=True).start()
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            work, future = job
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(work())
+                except BaseException as exc:  # handed to the waiting thread, whatever it is
+                    future.set_exception(exc)
+
+    def submit(self, work: Callable[[], T]) -> Future[T]:
+        future: Future[T] = Future()
+        self._jobs.put((work, future))
+        return future
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+
+
 class JdbcClient:
-    """One JDBC connection, reopened on demand after a transient failure."""
+    """One JDBC connection, reopened on demand after a transient failure; every call has a deadline."""
 
     def __init__(self, settings: ConnectionSettings) -> None:
         self.settings = settings
         self._connection: dbapi2.Connection | None = None
+        self._thread: _JavaThread | None = None
 
     def connect(self, doing: str) -> Any:
-        """The open ``java.sql.Connection``, connecting first if needed (``doing`` names why, for errors)."""
+        """The open ``java.sql.Connection``, connecting first if needed, within ``connect_timeout``."""
+        # The JVM starts here, in the caller's thread: the thread that starts it is the JVM's main thread,
+        # which an orderly shutdown waits for; the JDBC thread then attaches as a daemon.
+        start_jvm(self.settings.jars)
+        timeout = self.settings.connect_timeout
+        return self._call(
+            lambda: self._connect(doing),
+            timeout,
+            f"{doing}: connecting to {self.settings.jdbc_url}: no answer within {timeout:g} s "
+            f"(connect_timeout_seconds={timeout:g})",
+        )
+
+    def run(self, work: Callable[[Any], T], doing: str, timeout: float | None = None) -> T:
+        """``work(java.sql.Connection)`` on the JDBC thread, connecting first; Java errors come back classified.
+
+        ``timeout`` defaults to the query timeout plus a grace period: the driver should end the call
+        itself (``setQueryTimeout``), this catches a server that stops answering mid-result.
+        """
+        connection = self.connect(doing)
+        settings = self.settings
+        deadline = timeout if timeout is not None else settings.query_timeout + QUERY_GRACE_SECONDS
+
+        def guarded() -> T:
+            try:
+                return work(connection)
+            except jpype.JException as exc:
+                raise self.classify(exc, doing) from None
+
+        return self._call(
+            guarded,
+            deadline,
+            f"{doing}: no answer within {deadline:g} s (query_timeout_seconds={settings.query_timeout} "
+            f"+ {QUERY_GRACE_SECONDS:g} s)",
+        )
+
+    def _call(self, work: Callable[[], T], timeout: float, timed_out: str) -> T:
+        if self._thread is None:
+            self._thread = _JavaThread()
+        future = self._thread.submit(work)
+        try:
+            return future.result(timeout=timeout)
+        except FutureTimeout:
+            # The call is stuck in the driver: abandon its thread and connection, never wait on them again.
+            self._thread, self._connection = None, None
+            _STUCK.append(future)
+            raise TransientDatabaseError(timed_out) from None
+
+    def _connect(self, doing: str) -> Any:
         if self._connection is None:
             self._connection = self._open(doing)
         return self._connection.connection
 
     def _open(self, doing: str) -> dbapi2.Connection:
         settings = self.settings
-        start_jvm(settings.jars)
         properties = {k: v for k, v in settings.properties.items() if v}
         if settings.username is not None:
             properties["user"] = settings.username
         if settings.password is not None:
             properties["password"] = settings.password
         try:
+            # Drivers that honour the JDBC login timeout give up by themselves; the deadline in _call
+            # covers the ones that do not.
+            jpype.JClass("java.sql.DriverManager").setLoginTimeout(max(int(settings.connect_timeout), 1))
             connection = dbapi2.connect(settings.jdbc_url, driver=settings.driver_class, driver_args=properties)
         except jpype.JException as exc:
             if isinstance(exc, jpype.JClass("java.lang.ClassNotFoundException")):
@@ -249,13 +348,18 @@ class JdbcClient:
         return connection
 
     def close(self) -> None:
-        """Close quietly: after a dropped connection, closing can fail too."""
+        """Close quietly (after a dropped connection closing can fail too), never waiting on a stuck call."""
         connection, self._connection = self._connection, None
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
         if connection is not None:
             try:
-                connection.close()
-            except (dbapi2.Error, jpype.JException) as exc:
-                LOGGER.debug("closing a broken connection failed: %s", first_line(exc))
+                thread.submit(lambda: _close_quietly(connection)).result(timeout=CLOSE_TIMEOUT_SECONDS)
+            except FutureTimeout:
+                LOGGER.debug("closing the connection did not finish within %s s", CLOSE_TIMEOUT_SECONDS)
+                return
+        thread.stop()
 
     def classify(self, exc: BaseException, doing: str) -> XactlyError:
         """Turn a driver exception into a one-line error: transient, auth, missing table or fatal."""
@@ -276,22 +380,26 @@ class JdbcClient:
         Statements are prepared on the Java connection itself because DB-API has no query timeout and
         the Xactly driver's default fetch is 100 rows per HTTP call (shared/sources/xactly.md §1.5).
         """
-        try:
-            connection = self.connect(doing)
+
+        def page(connection: Any) -> list[dict[str, Any]]:
             statement = connection.prepareStatement(sql)
             try:
                 statement.setQueryTimeout(self.settings.query_timeout)
                 statement.setFetchSize(min(self.settings.fetch_size, limit))
                 for index, value in enumerate(params, start=1):
                     _bind(statement, index, value)
-                result = statement.executeQuery()
-                return read_rows(result)
+                return read_rows(statement.executeQuery())
             finally:
                 statement.close()
-        except XactlyError:
-            raise
-        except jpype.JException as exc:
-            raise self.classify(exc, doing) from None
+
+        return self.run(page, doing)
+
+
+def _close_quietly(connection: dbapi2.Connection) -> None:
+    try:
+        connection.close()
+    except (dbapi2.Error, jpype.JException) as exc:
+        LOGGER.debug("closing a broken connection failed: %s", first_line(exc))
 
 
 def _bind(statement: Any, index: int, value: Any) -> None:

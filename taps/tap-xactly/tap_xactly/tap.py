@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import signal
 import sys
 import weakref
+from types import FrameType
 from typing import Any
 
 from singer_sdk import Tap
@@ -33,11 +37,22 @@ class OneLineErrorCommand(SingerCommand):
     @override
     def main(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            return super().main(*args, **kwargs)
-        except XactlyError as exc:
-            self._fail(str(exc), exc)
-        except Exception as exc:
-            self._fail(f"tap-xactly failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", exc)
+            try:
+                return super().main(*args, **kwargs)
+            except XactlyError as exc:
+                self._fail(str(exc), exc)
+            except Exception as exc:
+                first = str(exc).splitlines()[0] if str(exc) else ""
+                self._fail(f"tap-xactly failed: {type(exc).__name__}: {first}", exc)
+        except SystemExit as done:
+            if jdbc.stuck_calls():
+                # The JVM's orderly shutdown would wait forever for a JDBC call stuck in the driver.
+                code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+                for stream in (sys.stdout, sys.stderr):
+                    with contextlib.suppress(OSError, ValueError):
+                        stream.flush()
+                os._exit(code)
+            raise
         return None
 
     def _fail(self, message: str, exc: BaseException) -> None:
@@ -139,6 +154,14 @@ class TapXactly(Tap):
             description="First backoff wait; doubles each try, capped at 60 s.",
         ),
         th.Property(
+            "connect_timeout_seconds",
+            th.NumberType(),
+            default=60,
+            title="Connect timeout",
+            description="Seconds to connect and log in before giving up (a server that accepts the TCP "
+            "connection and never answers fails the run instead of hanging it).",
+        ),
+        th.Property(
             "query_timeout_seconds",
             th.IntegerType(),
             default=600,
@@ -174,6 +197,7 @@ class TapXactly(Tap):
                     properties={"clientID": config.get("client_id") or "", "consumer": config.get("consumer") or ""},
                     query_timeout=int(config.get("query_timeout_seconds", 600)),
                     fetch_size=int(config.get("page_size", 10_000)),
+                    connect_timeout=float(config.get("connect_timeout_seconds", 60)),
                 )
             )
             # Tap.sync_all is final: the connection closes when the tap goes away (or the process ends).
@@ -199,6 +223,25 @@ class TapXactly(Tap):
             replication_key=entry.replication_key,
             schema=entry.schema.to_dict(),
         )
+
+    @override
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """SIGTERM/SIGINT: final state (the SDK's part), one line, exit 128 + signal number, at once.
+
+        The SDK would exit 0, and a scheduler must see a stopped run as failed. ``os._exit`` because a
+        JDBC call may still be stuck in its thread (jdbc._JavaThread), and an orderly JVM shutdown would
+        wait for it.
+        """
+        try:
+            super()._handle_termination(signum, frame)  # writes the state, then exits 0: not for us
+        except SystemExit:
+            pass
+        finally:
+            self.logger.error("tap-xactly stopped by %s", signal.Signals(signum).name)
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(OSError, ValueError):
+                    stream.flush()
+            os._exit(128 + signum)
 
     @classmethod
     @override

@@ -123,7 +123,8 @@ def test_persistent_network_failure_gives_up_naming_table_and_sql_state(tmp_path
     result = run_cli(tmp_path, config, catalog=catalog)
     assert result.returncode == 1
     line = error_lines(result)[-1]
-    assert "stream xc_credit: connecting to " in line
+    assert "stream xc_credit: gave up after 3 attempts in " in line
+    assert "(max_retries=3, max_retry_seconds=300): connecting to jdbc:h2:tcp://" in line
     assert "connection failed (SQL state 90067)" in line
     assert proxy.connections == 3
     assert config["password"] not in result.stderr

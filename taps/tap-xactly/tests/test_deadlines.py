@@ -1,0 +1,106 @@
+"""Nothing hangs (issue 10 §5): connect deadline, SIGTERM/SIGINT while the driver waits, retry budget.
+
+The silent server is a TCP listener that accepts and never answers: what a stuck load balancer or a
+half-dead Xactly pod looks like to a JDBC driver. Today's failure mode it reproduces: the driver waits
+forever inside native code, where Python runs no signal handler, so only SIGKILL stopped the tap.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from emulators.xactly import TcpFaultProxy
+from tests.test_errors import TAP, catalog_of, error_lines, run_cli
+
+
+class SilentServer:
+    """Accepts TCP connections and never sends a byte."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.accepted = threading.Event()
+        self._held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return
+            self._held.append(connection)
+            self.accepted.set()
+
+    def close(self) -> None:
+        self._listener.close()
+        for connection in self._held:
+            connection.close()
+
+
+@pytest.fixture
+def silent() -> Iterator[SilentServer]:
+    server = SilentServer()
+    yield server
+    server.close()
+
+
+def silent_config(emu, server: SilentServer, **overrides) -> dict:
+    return emu.tap_config(jdbc_url=f"jdbc:h2:tcp://127.0.0.1:{server.port}/xactly", **overrides)
+
+
+def test_a_server_that_never_answers_fails_discovery_in_one_line(tmp_path, emu, silent):
+    result = run_cli(tmp_path, silent_config(emu, silent, connect_timeout_seconds=2), "--discover")
+    assert silent.accepted.is_set()
+    assert result.returncode == 1
+    (line,) = error_lines(result)
+    assert line.endswith(f"127.0.0.1:{silent.port}/xactly: no answer within 2 s (connect_timeout_seconds=2)")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_stops_the_tap_waiting_on_the_driver(tmp_path: Path, emu, silent, signum, code):
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(silent_config(emu, silent)))  # default connect timeout: 60 s
+    process = subprocess.Popen(
+        [TAP, "--config", str(config_path), "--discover"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert silent.accepted.wait(120), "the tap never connected"
+        process.send_signal(signum)
+        # Generous bound for a loaded box: before the fix the process never ended on its own.
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == code
+    assert [line.split("| ")[-1] for line in stderr.splitlines() if "| ERROR" in line] == [
+        f"tap-xactly stopped by {signum.name}"
+    ]
+
+
+def test_max_retry_seconds_bounds_the_retries_of_a_stream(tmp_path, emu):
+    proxy = TcpFaultProxy(emu.server.port)
+    try:
+        config = emu.tap_config(
+            jdbc_url=proxy.jdbc_url(), max_retries=1000, max_retry_seconds=3, retry_initial_seconds=0.2
+        )
+        proxy.drop_after(server_bytes=0, times=10_000)
+        result = run_cli(tmp_path, config, catalog=catalog_of(emu, "xc_credit"))
+    finally:
+        proxy.close()
+    assert result.returncode == 1
+    line = error_lines(result)[-1]
+    assert "stream xc_credit: gave up after " in line
+    assert "(max_retries=1000, max_retry_seconds=3)" in line
+    attempts = int(line.split("gave up after ")[1].split()[0])
+    assert attempts == proxy.connections < 100, "the time budget, not the 1000 tries, must have ended it"
