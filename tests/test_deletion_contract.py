@@ -290,9 +290,8 @@ def test_killed_mid_read_retires_nothing_and_a_complete_run_retires_exactly_the_
         assert not traffic.retirements(table), (
             f"Snowflake loader retired rows of a killed read: {traffic.retirements(table)}"
         )
-        if traffic.connects:
-            # The loader was up before Meltano stopped it: it prepared the table, then retired nothing.
-            assert traffic.matching(f"CREATE TABLE {table}"), "the loader never prepared the table"
+        # How far the loader got before Meltano stopped it depends on timing (ZenGRC's retries keep it
+        # alive long enough to create the table; a fast failure stops it at login): not asserted.
 
     case.repair()
     meltano.run("run", case.warehouse_job, env=case.env)
