@@ -27,6 +27,22 @@ class MeltanoSandbox:
     root: Path
 
     @property
+    def sys_dir(self) -> Path:
+        """This sandbox's own ``.meltano``: a private ``run/`` folder, the project's plugin venvs.
+
+        Meltano writes each run's discovered catalog and config files to ``.meltano/run/<plugin>/``
+        under fixed names, so two runs of one plugin from the same project (tests of several people,
+        or pytest-xdist) would read each other's catalog and selection. The venvs are shared by link.
+        """
+        sys_dir = self.root / "meltano-sys"
+        if not sys_dir.exists():
+            sys_dir.mkdir()
+            for entry in (PROJECT_ROOT / ".meltano").iterdir():
+                if entry.is_dir() and entry.name != "run":
+                    (sys_dir / entry.name).symlink_to(entry)
+        return sys_dir
+
+    @property
     def warehouse_path(self) -> Path:
         return self.root / "warehouse.duckdb"
 
@@ -41,6 +57,7 @@ class MeltanoSandbox:
                 # Own system database too: Meltano refuses to start a job whose state id is already
                 # running according to it, so sandboxes must not share the project's .meltano/meltano.db.
                 "MELTANO_DATABASE_URI": f"sqlite:///{self.root / 'meltano.db'}",
+                "MELTANO_SYS_DIR_ROOT": str(self.sys_dir),
                 "TARGET_WAREHOUSE_FILEPATH": str(self.warehouse_path),
                 "NO_COLOR": "1",
             }

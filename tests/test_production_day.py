@@ -9,6 +9,7 @@ own check and the Snowflake preflight's check (run through Meltano once, for the
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import json
 import re
@@ -235,3 +236,71 @@ def test_a_prod_job_missing_one_variable_stops_in_one_line_before_the_tap_starts
     )
     assert env["PII_HASH_KEY"] not in output
     assert list(server.emulator.requests) == [], "the tap must not have been started"
+
+
+#: Config a tap needs to describe its streams (discovery reads no API for these three).
+OFFLINE_DISCOVERY = {
+    "tap-zengrc": {"username": "u", "password": "p", "api_url": "http://127.0.0.1:9/api/v2"},
+    "tap-zendesk": {"email": "a@example.com", "api_token": "t", "subdomain": "acme", "start_date": "2021-01-01"},
+    "tap-adaptive": {"username": "u", "password": "p", "api_url": "http://127.0.0.1:9/api/v38"},
+}
+
+
+def extractor_definitions() -> dict[str, dict[str, Any]]:
+    plugins: dict[str, dict[str, Any]] = {}
+    for path in PROJECT_ROOT.glob("taps/*/*.meltano.yml"):
+        for plugin in yaml.safe_load(path.read_text()).get("plugins", {}).get("extractors", []):
+            plugins[plugin["name"]] = plugin
+    return plugins
+
+
+def discovered(tap: str, config: dict[str, Any], folder: Path) -> dict[str, dict[str, Any]]:
+    """Stream id -> schema, from the tap's own ``--discover`` (the package the plugin venv installs)."""
+    config_file = folder / f"{tap}.json"
+    config_file.write_text(json.dumps(config))
+    executable = str(Path(MELTANO).with_name(tap))
+    done = subprocess.run(
+        [executable, "--config", str(config_file), "--discover"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return {stream["tap_stream_id"]: stream["schema"] for stream in json.loads(done.stdout)["streams"]}
+
+
+@pytest.mark.parametrize(
+    "extractor", ["tap-zengrc", "tap-zendesk", "tap-zendesk--community-relations", "tap-adaptive", "tap-xactly"]
+)
+def test_every_select_pattern_and_every_hashed_stream_names_a_discovered_stream(extractor, xactly_db, tmp_path):
+    """A pattern that matches nothing extracts nothing with exit 0; a misspelt hashed stream is never hashed."""
+    from meltano.core.plugin.singer.catalog import SelectPattern  # noqa: PLC0415 - Meltano's own parser
+
+    plugins = extractor_definitions()
+    plugin = plugins[extractor]
+    parent = plugins[plugin.get("inherit_from", extractor)]
+    tap = parent["env"]["PII_TAP_EXECUTABLE"]
+    config = xactly_db(seed=1, volume=1).tap_config() if tap == "tap-xactly" else OFFLINE_DISCOVERY[tap]
+    streams = discovered(tap, config, tmp_path)
+
+    for text in plugin.get("select", parent.get("select", [])):
+        pattern = SelectPattern.parse(text)
+        if pattern.negated:
+            continue
+        matches = [s for s in streams if fnmatch.fnmatch(s, pattern.stream_pattern)]
+        assert matches, f"{extractor}: select {text!r} matches no stream of {tap} ({', '.join(sorted(streams))})"
+    for stream, paths in parent["config"]["hash_fields"].items():
+        assert stream in streams, f"{extractor}: hash_fields names {stream!r}, which {tap} does not have"
+        top_level = {path.split(".")[0].removesuffix("[]") for path in paths}
+        missing = top_level - set(streams[stream]["properties"])
+        assert not missing, f"{extractor}: {stream} has no field {sorted(missing)}"
+
+
+def test_no_setting_is_declared_decimal():
+    """Meltano 4.4 turns a set `kind: decimal` into a Decimal and crashes JSON-encoding the plugin config
+    ("Object of type Decimal is not JSON serializable"): fractional settings are `kind: string`."""
+    for path in [PROJECT_ROOT / "meltano.yml", *PROJECT_ROOT.glob("taps/*/*.meltano.yml")]:
+        plugins = yaml.safe_load(path.read_text()).get("plugins", {})
+        for plugin in (p for kind in plugins.values() for p in kind):
+            for setting in plugin.get("settings", []):
+                assert setting.get("kind") != "decimal", f"{path.name}: {plugin['name']}.{setting['name']}"
