@@ -14,7 +14,7 @@ from singer_sdk.helpers.capabilities import TargetLoadMethods
 from singer_sdk.sinks import BatchSink
 
 from target_warehouse.types import BIGINT, column_type, decimal_scale, is_decimal
-from target_warehouse.warehouse import TableRef, WarehouseError
+from target_warehouse.warehouse import VERSION_COLUMN, TableRef, WarehouseError
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -137,6 +137,8 @@ class WarehouseSink(BatchSink):
     @override
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
         self._conform_numbers(record)
+        if not self.key_properties and (version := record.get(VERSION_COLUMN)) is not None:
+            self.warehouse.keyless_version_loaded(self.table, int(version))
         line = encode(record)
         if not self._dedupe:
             context.setdefault("lines", []).append(line)

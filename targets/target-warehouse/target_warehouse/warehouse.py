@@ -81,6 +81,8 @@ class Warehouse:
         self._versions: dict[TableRef, int] = {}
         #: Full-table streams without key properties: their retired versions are deleted, not marked.
         self._keyless: set[TableRef] = set()
+        #: Table versions of keyless full-table streams loaded in this run (activated or not).
+        self._keyless_loaded: dict[TableRef, set[int]] = {}
         self._overwritten: set[TableRef] = set()
 
     # DDL
@@ -196,8 +198,32 @@ class Warehouse:
         if keyless:
             self._keyless.add(table)
 
+    def keyless_version_loaded(self, table: TableRef, version: int) -> None:
+        """A keyless full-table stream sent records of ``version`` (see :meth:`finish`)."""
+        self._keyless_loaded.setdefault(table, set()).add(version)
+
     def finish(self, *, hard_delete: bool) -> None:
-        """Retire rows of older table versions, then close the database (checkpointing it)."""
+        """Retire rows of older table versions, then close the database (checkpointing it).
+
+        A keyless stream whose records of a version arrived without that version's ACTIVATE_VERSION
+        was cut off mid-read (taps announce only after a complete read): its partial copy is removed,
+        since without a key it could only add duplicates to the last complete copy.
+        """
+        for table, versions in self._keyless_loaded.items():
+            partial = sorted(versions - {self._versions.get(table)})
+            if partial and VERSION_COLUMN in self.columns(table):
+                marks = ", ".join("?" * len(partial))
+                with self._wrap(f"removing the partial copy of {table}"), self._transaction():
+                    removed = self._insert(
+                        f"DELETE FROM {self._sql(table)} WHERE {quote(VERSION_COLUMN)} IN ({marks})", partial
+                    )
+                self.logger.warning(
+                    "Removed %d rows of %s: version(s) %s never activated (the stream did not finish)",
+                    removed,
+                    table,
+                    ", ".join(map(str, partial)),
+                )
+        self._keyless_loaded.clear()
         deleted_at = datetime.now(UTC)
         for table, version in self._versions.items():
             columns = self.columns(table)

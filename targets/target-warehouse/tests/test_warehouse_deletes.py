@@ -118,3 +118,13 @@ def test_failed_run_keeps_the_previous_copy_of_a_keyless_table(warehouse: Wareho
     result = warehouse.run_cli([*keyless_full_table_sync(2, [7]), "{not json"])
     assert result.returncode == 1
     assert warehouse.query(f'SELECT amount FROM "{SCHEMA_NAME}".summary ORDER BY amount') == [(5,), (6,)]
+
+
+def test_a_keyless_copy_cut_off_before_its_activate_version_is_removed(warehouse: Warehouse) -> None:
+    warehouse.load(keyless_full_table_sync(1, [5, 6]))
+    cut_off = keyless_full_table_sync(2, [7])[:-1]  # the tap died before announcing version 2
+    warehouse.load(cut_off)
+    assert warehouse.query(f'SELECT amount, _sdc_table_version FROM "{SCHEMA_NAME}".summary ORDER BY amount') == [
+        (5, 1),
+        (6, 1),
+    ]
