@@ -44,7 +44,8 @@ $(AIRFLOW_VENV)/.installed: orchestrate/airflow/requirements.lock | $(VENV)/.ins
 	touch $@
 
 # target-snowflake's SQL is exercised on fakesnow (docs/snowflake.md) from a venv of its own:
-# the loader pins singer-sdk 0.55.0b3, which clashes with the dev venv.
+# the loader pins singer-sdk 0.55.0b3, which clashes with the dev venv. fakesnow[server] there is also the
+# Snowflake stand-in the real prod jobs reach through a TLS proxy (tests/snowflake_sql/standin.py).
 fakesnow-setup: $(FAKESNOW_VENV)/.installed
 
 $(FAKESNOW_VENV)/.installed: tests/snowflake_sql/requirements.txt | $(VENV)/.installed
