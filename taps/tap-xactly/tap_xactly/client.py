@@ -12,6 +12,7 @@ when they have a key, else in one query.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sys
 from collections.abc import Generator, Iterable
 from typing import TYPE_CHECKING, Any
@@ -58,7 +59,7 @@ class XactlyStream(Stream):
         self.client = client
         self.primary_keys = list(table.key)
         self.replication_key = table.replication_key
-        self.page_size: int = self.config.get("page_size", 10_000)
+        self.page_size = int(self.config.get("page_size", 10_000))
         self.STATE_MSG_FREQUENCY = self.page_size
         #: Time this stream already lost to failed attempts and waits (max_retry_seconds is per stream).
         self._retry_seconds_spent = 0.0
@@ -78,6 +79,13 @@ class XactlyStream(Stream):
     def announces_versions(self) -> bool:
         """Full-table streams (the keyless summaries) replace their previous load once read completely."""
         return self.replication_method == "FULL_TABLE" and bool(self.config.get("emit_activate_version_messages", True))
+
+    @override
+    def log(self, message: str, *args: Any, level: int = logging.INFO, **kwargs: Any) -> None:
+        """The SDK's log, except its "unhandled error" line: the command prints the one line that names it."""
+        if message.startswith("An unhandled error occurred while syncing"):
+            level = logging.DEBUG
+        super().log(message, *args, level=level, **kwargs)
 
     @property
     def source_name(self) -> str:

@@ -5,20 +5,22 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import signal
 import sys
 import weakref
 from types import FrameType
 from typing import Any
 
-from singer_sdk import Tap
+from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.plugin_base import SingerCommand
 
-from tap_xactly import discovery, jdbc
+from tap_xactly import discovery, inputs, jdbc
 from tap_xactly.client import XactlyStream
-from tap_xactly.errors import XactlyError
+from tap_xactly.errors import ConfigError, XactlyError
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -29,6 +31,10 @@ else:
 DEFAULT_JDBC_URL = "jdbc:xactly://api.xactlycorp.com:443/api?sslVerifyServer=true"
 #: §1.2: the driver class inside Xactly's xjdbc jar.
 DEFAULT_DRIVER_CLASS = "com.xactly.connect.jdbc.Driver"
+#: Numeric settings take a JSON number or a numeric string: Meltano sends a setting without a numeric
+#: ``kind`` as text, and cannot send ``kind: decimal`` at all (it JSON-encodes a Decimal and crashes).
+INTEGER = th.CustomType({"type": ["integer", "string"], "pattern": r"^\s*[0-9]+\s*$"})
+NUMBER = th.CustomType({"type": ["number", "string"], "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*$"})
 
 
 class OneLineErrorCommand(SingerCommand):
@@ -38,9 +44,16 @@ class OneLineErrorCommand(SingerCommand):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         try:
             try:
+                argv = kwargs.get("args", args[0] if args else None)
+                inputs.check(sys.argv[1:] if argv is None else list(argv))
                 return super().main(*args, **kwargs)
             except XactlyError as exc:
                 self._fail(str(exc), exc)
+            except ConfigValidationError as exc:
+                # Name the settings, never their values (a wrong-typed password would be echoed).
+                names = sorted({n for e in exc.errors for n in re.findall(r"config\['([^']+)'\]", e)})
+                problem = f"invalid value for setting {', '.join(names)}" if names else "invalid config"
+                self._fail(f"{problem}: see its type in `tap-xactly --about`", exc)
             except Exception as exc:
                 first = str(exc).splitlines()[0] if str(exc) else ""
                 self._fail(f"tap-xactly failed: {type(exc).__name__}: {first}", exc)
@@ -113,7 +126,7 @@ class TapXactly(Tap):
         ),
         th.Property(
             "page_size",
-            th.IntegerType(),
+            INTEGER,
             default=10_000,
             title="Page size",
             description="Rows per keyset page; state is written after every page.",
@@ -134,28 +147,28 @@ class TapXactly(Tap):
         ),
         th.Property(
             "max_retries",
-            th.IntegerType(),
+            INTEGER,
             default=5,
             title="Max tries per page",
             description="Attempts (with reconnect) for a page failing with a transient network/driver error.",
         ),
         th.Property(
             "max_retry_seconds",
-            th.NumberType(),
+            NUMBER,
             default=300,
             title="Max retry time",
             description="Give up retrying a page after this many seconds.",
         ),
         th.Property(
             "retry_initial_seconds",
-            th.NumberType(),
+            NUMBER,
             default=1.0,
             title="First retry wait",
             description="First backoff wait; doubles each try, capped at 60 s.",
         ),
         th.Property(
             "connect_timeout_seconds",
-            th.NumberType(),
+            NUMBER,
             default=60,
             title="Connect timeout",
             description="Seconds to connect and log in before giving up (a server that accepts the TCP "
@@ -163,7 +176,7 @@ class TapXactly(Tap):
         ),
         th.Property(
             "query_timeout_seconds",
-            th.IntegerType(),
+            INTEGER,
             default=600,
             title="Query timeout",
             description="JDBC query timeout (the Xactly driver's own response timeout is 600 s).",
@@ -180,13 +193,26 @@ class TapXactly(Tap):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._client: jdbc.JdbcClient | None = None
+        self._selection_checked = False
         super().__init__(*args, **kwargs)
+
+    @property
+    @override
+    def streams(self) -> dict[str, Stream]:
+        """The SDK's streams; a catalog that selects none of them gets one warning (exit 0: nothing to do)."""
+        streams = super().streams
+        if self.input_catalog is not None and not self._selection_checked:
+            self._selection_checked = True
+            if not any(stream.selected for stream in streams.values()):
+                self.logger.warning("the catalog selects no stream: nothing will be extracted")
+        return streams
 
     @property
     def client(self) -> jdbc.JdbcClient:
         """The run's JDBC client; the driver jar is checked here, before the JVM starts."""
         if self._client is None:
             config = self.config
+            _check_numbers(config)
             self._client = jdbc.JdbcClient(
                 jdbc.ConnectionSettings(
                     jdbc_url=config.get("jdbc_url", DEFAULT_JDBC_URL),
@@ -255,6 +281,22 @@ class TapXactly(Tap):
             context_settings=command.context_settings,
             logger=cls.logger,
         )
+
+
+def _check_numbers(config: Any) -> None:
+    """Numeric settings as numbers or numeric strings (discovery runs without the SDK's config check)."""
+    for name, pattern in (
+        ("page_size", INTEGER),
+        ("max_retries", INTEGER),
+        ("query_timeout_seconds", INTEGER),
+        ("max_retry_seconds", NUMBER),
+        ("retry_initial_seconds", NUMBER),
+        ("connect_timeout_seconds", NUMBER),
+    ):
+        value = config.get(name)
+        if isinstance(value, str) and not re.match(pattern.type_dict["pattern"], value):
+            msg = f"invalid value for setting {name}: see its type in `tap-xactly --about`"
+            raise ConfigError(msg)
 
 
 logging.getLogger("JPype").setLevel(logging.WARNING)
