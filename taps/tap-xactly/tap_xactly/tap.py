@@ -157,7 +157,7 @@ class TapXactly(Tap):
             NUMBER,
             default=300,
             title="Max retry time",
-            description="Give up retrying a page after this many seconds.",
+            description="Seconds one stream may spend on failed attempts and their waits before it fails.",
         ),
         th.Property(
             "retry_initial_seconds",
