@@ -88,8 +88,7 @@ def test_a_catalog_selecting_nothing_warns_and_extracts_nothing(tmp_path, emu):
     assert '"RECORD"' not in result.stdout
 
 
-@pytest.mark.parametrize("page_size", [5, "5", " 5 "])
-@pytest.mark.parametrize("first_wait", [2.5, "2.5", 2])
+@pytest.mark.parametrize(("page_size", "first_wait"), [(5, 2.5), ("5", "2.5"), (" 5 ", 2)])
 def test_numeric_settings_take_numbers_and_numeric_strings(tmp_path: Path, emu, page_size, first_wait):
     config = emu.tap_config(
         page_size=page_size, retry_initial_seconds=first_wait, max_retry_seconds="30", connect_timeout_seconds="10"
