@@ -285,7 +285,7 @@ def test_killed_mid_read_retires_nothing_and_a_complete_run_retires_exactly_the_
             "--environment=prod",
             "run",
             case.snowflake_job,
-            env={**standin.env(), **case.prod_env, "PII_HASH_KEY": HASH_KEY, "MAPPER_PII_HASH_KEY": HASH_KEY},
+            env={**standin.env(), **case.prod_env, "PII_HASH_KEY": HASH_KEY},
             check=False,
         )
         traffic = standin.traffic_since_last_call()

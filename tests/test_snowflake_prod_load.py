@@ -153,7 +153,7 @@ def prod_run(meltano: MeltanoSandbox, standin: Standin, job: str, env: dict[str,
         "--environment=prod",
         "run",
         job,
-        env={**standin.env(), "PII_HASH_KEY": HASH_KEY, "MAPPER_PII_HASH_KEY": HASH_KEY, **env},
+        env={**standin.env(), "PII_HASH_KEY": HASH_KEY, **env},
         check=False,
     )
 
@@ -265,7 +265,6 @@ def test_loader_merges_and_retires_exactly_the_deleted_rows_from_the_taps_real_o
         "ZENGRC_PASSWORD": "emulator-key-secret",
         "TAP_ZENGRC__SELECT": '["people.*"]',
         "PII_HASH_KEY": HASH_KEY,
-        "MAPPER_PII_HASH_KEY": HASH_KEY,
     }
 
     def extraction() -> list[dict[str, Any]]:
