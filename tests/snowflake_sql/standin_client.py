@@ -162,6 +162,8 @@ def staged_rows(put: Statement) -> list[dict[str, Any]]:
     """
     uri = put.sql.split("'")[1]
     path = Path(urlparse(uri).path)
+    if not path.exists():
+        return []
     with gzip.open(path, "rt") as lines:
         rows = [json.loads(line) for line in lines]
     path.unlink()
