@@ -86,6 +86,12 @@ def hashing_from(args: Sequence[str]) -> MessageHasher:
             msg = f"config file {file} is not a JSON object"
             raise LaunchError(msg)
         config.update(loaded)
+    renaming = [setting for setting in ("stream_maps", "flattening_enabled") if config.get(setting)]
+    if renaming:
+        # The tap applies these before its output reaches the hashing: an aliased stream or a
+        # flattened field (`primary_contact__name`) would no longer match its configured path.
+        msg = f"refusing to start: {' and '.join(renaming)} would rename streams or fields before they are hashed"
+        raise LaunchError(msg)
     key = config.get("hash_key") or ""
     if not key:
         msg = "refusing to start: hash_key is not set (export PII_HASH_KEY)"

@@ -129,6 +129,8 @@ def test_commands_without_records_run_the_tap_unchanged_and_need_no_key(launch, 
         ({"hash_key": "", "hash_fields": {"people": ["email"]}}, "hash_key is not set (export PII_HASH_KEY)"),
         ({"hash_key": "short-key", "hash_fields": {"people": ["email"]}}, "hash_key is shorter than 16 characters"),
         ({"hash_key": KEY, "hash_fields": {"people": ["e mail"]}}, "invalid field path 'e mail'"),
+        ({**CONFIG, "stream_maps": {"people": {"__alias__": "persons"}}}, "stream_maps would rename streams"),
+        ({**CONFIG, "flattening_enabled": True}, "flattening_enabled would rename streams or fields"),
     ],
 )
 def test_a_sync_without_a_valid_key_refuses_in_one_line_before_the_tap_starts(launch, config, reason) -> None:
