@@ -137,7 +137,12 @@ class ZenGRCNextLinkPaginator(BaseHATEOASPaginator):
 
 
 class RetryBudget:
-    """Seconds one stream may spend in failed attempts and waits between them (``max_retry_seconds``)."""
+    """Seconds a stream may spend without progress: failed attempts and waits since its last good page.
+
+    ``max_retry_seconds`` bounds time lost in a row, not in total: a long backfill that answers an
+    honoured 429 before many of its pages keeps going, because every good page resets what was spent.
+    A stream that makes progress still ends, when its data ends (pagination cycles are caught).
+    """
 
     def __init__(self, limit_seconds: float) -> None:
         """Nothing spent yet."""
@@ -155,6 +160,11 @@ class RetryBudget:
     def start_attempt(self) -> None:
         """An attempt begins: its time counts if it fails."""
         self._attempt_started = time.monotonic()
+
+    def progress(self) -> None:
+        """A page arrived: the time lost before it no longer counts against the next one."""
+        self.spent = 0.0
+        self._attempt_started = None
 
     def charge_failed_attempt(self) -> None:
         """The attempt failed: its duration is spent."""
@@ -343,10 +353,11 @@ class ZenGRCStream(RESTStream["ParseResult"]):
 
     @override
     def request_decorator(self, func: Callable[..., t.Any]) -> Callable[..., t.Any]:
-        """The SDK's retry loop, plus a stream-wide time budget and an immediate stop on certificate failures.
+        """The SDK's retry loop, plus a time budget without progress and an immediate stop on certificate failures.
 
         ``max_retries`` bounds the attempts at one page, ``max_retry_seconds`` the time the stream spends
-        failing and waiting; whichever runs out first ends the stream in one line (:meth:`_give_up`).
+        failing and waiting since its last good page (a success starts it afresh); whichever runs out
+        first ends the stream in one line (:meth:`_give_up`).
         """
         budget = self.retry_budget
         decorate = backoff.on_exception(
@@ -355,6 +366,7 @@ class ZenGRCStream(RESTStream["ParseResult"]):
             max_tries=self.backoff_max_tries,
             giveup=self._should_give_up,
             on_try=lambda _details: budget.start_attempt(),
+            on_success=lambda _details: budget.progress(),
             on_backoff=self.backoff_handler,
             on_giveup=self._give_up,
             jitter=self.backoff_jitter,
@@ -389,14 +401,17 @@ class ZenGRCStream(RESTStream["ParseResult"]):
             if budget.exhausted_because != "spent":
                 limit += f"; {budget.exhausted_because}"
         cause = describe_error(exc) if exc is not None else "unknown error"
-        msg = f"gave up on {url} after {details['tries']} attempts in {budget.spent:.1f} s ({limit}): {cause}"
+        msg = (
+            f"gave up on {url} after {details['tries']} attempts in {budget.spent:.1f} s without progress "
+            f"({limit}): {cause}"
+        )
         raise RetriesExhaustedError(msg) from exc
 
     @override
     def backoff_wait_generator(self) -> Generator[float, t.Any, None]:
         """Wait at least what ``Retry-After`` says; otherwise back off exponentially from ``retry_base_seconds``.
 
-        A wait that would not fit in what is left of the stream's retry budget is not started: the
+        A wait that would not fit in what is left of the retry budget (since the last good page) is not started: the
         stream gives up at once instead (returning ends backoff's retries).
         """
         base = number_setting(self.config, "retry_base_seconds", DEFAULT_RETRY_BASE_SECONDS)

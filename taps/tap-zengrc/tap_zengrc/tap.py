@@ -125,11 +125,11 @@ class TapZenGRC(Tap):
             "max_retry_seconds",
             NUMBER,
             default=DEFAULT_MAX_RETRY_SECONDS,
-            title="Retry budget per stream (s)",
+            title="Retry budget without progress (s)",
             description=(
-                "Total seconds a stream may spend in failed attempts and waits before it gives up "
-                "(whichever of this and `max_retries` runs out first). A Retry-After longer than what "
-                "is left ends the stream at once."
+                "Seconds a stream may spend in failed attempts and waits since its last good page before it "
+                "gives up (whichever of this and `max_retries` runs out first); every good page starts it "
+                "afresh. A Retry-After longer than what is left ends the stream at once."
             ),
         ),
         th.Property(

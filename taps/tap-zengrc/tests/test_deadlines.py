@@ -50,6 +50,26 @@ def test_the_retry_budget_ends_a_stream_that_keeps_failing_in_one_line(emulator,
     assert "Traceback" not in run.log
 
 
+def test_a_429_before_every_page_is_waited_out_because_each_page_resets_the_budget(emulator, tap, tmp_path):
+    """Three pages, each first answered 429 Retry-After 1: 3 s of waits in all, a 2.5 s budget without progress.
+
+    A budget counted over the whole stream would give up before page 3 (this failed before the change).
+    """
+    pages = ("^page_size=1$", "^page=2&", "^page=3&")
+    rules = [
+        {"kind": "status", "status": 429, "retry_after": 1, "path": "/issues$", "query": page, "times": 1}
+        for page in pages
+    ]
+    server = emulator("zengrc", seed=2, volume=3, only="issues", faults=rules)
+    config = tap_config(server.url, page_size=1, max_retries=3, max_retry_seconds=2.5)
+    run = tap(config, "--catalog", catalog_selecting(tmp_path, "issues"))
+    assert run.returncode == 0, run.error_lines()
+    assert len(run.records("issues")) == 3
+    assert len({r["id"] for r in run.records("issues")}) == 3
+    assert [rule.fired for rule in server.emulator.faults.rules] == [1, 1, 1]
+    assert run.of_type("ACTIVATE_VERSION")
+
+
 def test_a_retry_after_longer_than_the_budget_gives_up_at_once(emulator, tap, tmp_path):
     rule = {"kind": "status", "status": 429, "retry_after": 3600, "path": "/risks$", "times": None}
     server = emulator("zengrc", seed=2, volume=3, only="risks", faults=[rule])
