@@ -21,6 +21,8 @@ MIN_KEY_LENGTH = 16
 """A shorter key is refused: a keyed hash is only as private as its key is hard to guess."""
 
 _SEGMENT = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<each>\[\])?")
+#: Last part of a path that hashes every value of an object and keeps its keys (``extra_fields.*``).
+EVERY_VALUE = "*"
 _PHONE = re.compile(r"\+?[0-9][0-9 ().\-/]{5,}[0-9]")
 _HASHED_DESCRIPTION = "HMAC-SHA256 (hex) of the normalised personal value; see docs/privacy.md."
 
@@ -31,29 +33,51 @@ class PiiConfigError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """One step of a field path: a property name, and whether it holds a list to walk."""
+    """One step of a field path: a property name, and whether it holds a list to walk.
+
+    ``every_value`` (last step only): the value is an object whose every value is hashed
+    (``name.*``), keys kept, rather than the whole object being hashed into one string.
+    """
 
     name: str
     each: bool
+    every_value: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class FieldPath:
-    """A configured personal field, e.g. ``email``, ``requester.email``, ``reviewers[].reviewer.name``."""
+    """A configured personal field, e.g. ``email``, ``requester.email``, ``reviewers[].reviewer.name``.
+
+    ``extra_fields.*`` names every value of an object: a tap's catch-all column carries whatever
+    the vendor added (a new phone attribute, a drifted ``email`` object), so each value is hashed
+    while the keys stay readable and operators still see which new fields arrived.
+    """
 
     text: str
     segments: tuple[Segment, ...]
 
     @classmethod
     def parse(cls, text: str) -> FieldPath:
-        """Read the dotted path syntax of docs/privacy.md; ``[]`` after a name walks a list."""
+        """Read the dotted path syntax of docs/privacy.md; ``[]`` after a name walks a list.
+
+        A final ``.*`` marks the step before it as an object whose values are all hashed.
+        """
+        parts = text.split(".")
+        every_value = len(parts) > 1 and parts[-1] == EVERY_VALUE
+        if every_value:
+            parts.pop()
         segments = []
-        for part in text.split("."):
+        for part in parts:
             match = _SEGMENT.fullmatch(part)
             if match is None:
-                msg = f"invalid field path {text!r} (expected names joined by '.', '[]' after list names)"
+                msg = (
+                    f"invalid field path {text!r} (expected names joined by '.', '[]' after list names, "
+                    "optionally '.*' last)"
+                )
                 raise PiiConfigError(msg)
             segments.append(Segment(match["name"], each=match["each"] is not None))
+        if every_value:
+            segments[-1] = Segment(segments[-1].name, each=segments[-1].each, every_value=True)
         return cls(text, tuple(segments))
 
 
@@ -108,7 +132,8 @@ def hash_in_record(node: Any, segments: tuple[Segment, ...], hasher: Callable[[A
     """Replace, in place, every value the path reaches; missing keys and nulls are left alone.
 
     Fails safe on shape surprises: a list where an object was expected is walked item by item,
-    and a leaf that is an object or list is hashed whole.
+    and a leaf that is an object or list is hashed whole. A ``name.*`` leaf that is an object
+    keeps its keys and has each value hashed whole; any other value there is hashed whole.
     """
     if isinstance(node, list):
         for item in node:
@@ -123,9 +148,16 @@ def hash_in_record(node: Any, segments: tuple[Segment, ...], hasher: Callable[[A
     if rest:
         hash_in_record(value, rest, hasher)
     elif head.each and isinstance(value, list):
-        node[head.name] = [hasher(item) for item in value]
+        node[head.name] = [_hash_leaf(item, head, hasher) for item in value]
     else:
-        node[head.name] = hasher(value)
+        node[head.name] = _hash_leaf(value, head, hasher)
+
+
+def _hash_leaf(value: Any, segment: Segment, hasher: Callable[[Any], Any]) -> Any:
+    """The hashed form of one value a path ends at: per value for ``name.*`` objects, else whole."""
+    if segment.every_value and isinstance(value, dict):
+        return {key: hasher(item) for key, item in value.items()}
+    return hasher(value)
 
 
 def hash_in_schema(schema: dict[str, Any], path: FieldPath, stream: str) -> None:
@@ -134,6 +166,7 @@ def hash_in_schema(schema: dict[str, Any], path: FieldPath, stream: str) -> None
     A name missing from a declared ``properties`` map is a configuration error (a typo would
     otherwise let the real field through unhashed). Below a free-form object (no
     ``properties``) there is nothing to retype, and the record walk still hashes the value.
+    A ``name.*`` leaf stays an object (nullable if it was) whose values are all hashed strings.
     """
     node: dict[str, Any] = schema
     for index, segment in enumerate(path.segments):
@@ -153,11 +186,11 @@ def hash_in_schema(schema: dict[str, Any], path: FieldPath, stream: str) -> None
                     raise PiiConfigError(msg)
                 return
             if last:
-                holder["items"] = _hashed(holder.get("items", {}))
+                holder["items"] = _hashed_leaf(holder.get("items", {}), path, stream)
                 return
             node = holder.get("items", {})
         elif last:
-            properties[segment.name] = _hashed(child)
+            properties[segment.name] = _hashed_leaf(child, path, stream)
         else:
             node = child
 
@@ -193,6 +226,24 @@ def _array_holder(node: dict[str, Any]) -> dict[str, Any] | None:
         if isinstance(alternative, dict) and ("items" in alternative or alternative.get("type") == "array"):
             return alternative
     return None
+
+
+def _hashed_leaf(old: dict[str, Any], path: FieldPath, stream: str) -> dict[str, Any]:
+    """The schema of a path's leaf once hashed: a string, or for ``name.*`` an object of strings."""
+    if not path.segments[-1].every_value:
+        return _hashed(old)
+    types = _types(old)
+    if types - {"object", "null"}:
+        # Also a scalar or a list: a record could carry it and it would be hashed whole, but the
+        # column's type would then have to be a string as well. Say so rather than guess.
+        msg = f"stream {stream!r}: {path.segments[-1].name!r} is not an object in hash path {path.text!r}"
+        raise PiiConfigError(msg)
+    nullable = not types or "null" in types
+    return {
+        "type": ["object", "null"] if nullable else "object",
+        "additionalProperties": _hashed({}),
+        "description": f"Keys as sent; each value is the {_HASHED_DESCRIPTION}",
+    }
 
 
 def _hashed(old: dict[str, Any]) -> dict[str, Any]:

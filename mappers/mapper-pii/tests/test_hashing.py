@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from decimal import Decimal
 
 import pytest
@@ -57,7 +58,7 @@ def test_a_short_key_is_refused() -> None:
         KeyedHasher("short")
 
 
-@pytest.mark.parametrize("text", ["", "a..b", "a[].", "assignees[]name", "na-me", "x[0].name"])
+@pytest.mark.parametrize("text", ["", "a..b", "a[].", "assignees[]name", "na-me", "x[0].name", "*", "a.*.b", "a.**"])
 def test_malformed_paths_are_refused(text: str) -> None:
     with pytest.raises(PiiConfigError, match="invalid field path"):
         FieldPath.parse(text)
@@ -135,3 +136,94 @@ def test_below_a_free_form_object_the_schema_is_left_alone() -> None:
     schema = {"type": "object", "properties": {"requester": {"type": ["object", "null"]}}}
     hash_in_schema(schema, FieldPath.parse("requester.email"), "tickets")
     assert schema["properties"]["requester"] == {"type": ["object", "null"]}
+
+
+EXTRA_SCHEMA = {"type": ["object", "null"], "additionalProperties": True}
+
+
+def test_every_value_of_extra_fields_is_hashed_and_every_key_kept() -> None:
+    hasher = KeyedHasher(KEY)
+    record = {
+        "id": 7,
+        "email": None,
+        "extra_fields": {
+            "mobile_phone": "+1 (555) 010-2000",
+            "email": {"primary": "Ana.Lopez@example.com"},
+            "aliases": ["Ana", "Annie"],
+            "nickname": None,
+            "badge_number": 4711,
+        },
+    }
+    hash_in_record(record, FieldPath.parse("extra_fields.*").segments, hasher)
+
+    extra = record["extra_fields"]
+    assert list(extra) == ["mobile_phone", "email", "aliases", "nickname", "badge_number"]
+    assert extra["mobile_phone"] == reference_hmac(KEY, "+15550102000")
+    # A nested value (a drifted field's original object, a list) is hashed whole, like any leaf.
+    assert extra["email"] == reference_hmac(KEY, '{"primary":"Ana.Lopez@example.com"}')
+    assert extra["aliases"] == reference_hmac(KEY, '["Ana","Annie"]')
+    assert extra["nickname"] is None
+    assert extra["badge_number"] == reference_hmac(KEY, "4711")
+    assert record["id"] == 7
+
+
+@pytest.mark.parametrize("extra", [None, {}])
+def test_null_or_empty_extra_fields_stay_as_they_are(extra: object) -> None:
+    record = {"id": 7, "extra_fields": extra}
+    hash_in_record(record, FieldPath.parse("extra_fields.*").segments, KeyedHasher(KEY))
+    assert record == {"id": 7, "extra_fields": extra}
+
+
+def test_a_record_without_extra_fields_is_left_alone() -> None:
+    record = {"id": 7}
+    hash_in_record(record, FieldPath.parse("extra_fields.*").segments, KeyedHasher(KEY))
+    assert record == {"id": 7}
+
+
+def test_a_non_object_where_every_value_was_configured_is_hashed_whole() -> None:
+    hasher = KeyedHasher(KEY)
+    record = {"extra_fields": ["Ana Lopez"]}
+    hash_in_record(record, FieldPath.parse("extra_fields.*").segments, hasher)
+    assert record["extra_fields"] == reference_hmac(KEY, '["Ana Lopez"]')
+
+
+def test_every_value_below_lists_and_nested_objects() -> None:
+    hasher = KeyedHasher(KEY)
+    record = {
+        "reviewers": [{"reviewer": {"id": 12, "extra_fields": {"phone": "555 0100"}}}],
+        "profiles": [{"phone": "555 0101"}, None],
+    }
+    hash_in_record(record, FieldPath.parse("reviewers[].reviewer.extra_fields.*").segments, hasher)
+    hash_in_record(record, FieldPath.parse("profiles[].*").segments, hasher)
+    assert record["reviewers"] == [{"reviewer": {"id": 12, "extra_fields": {"phone": hasher("5550100")}}}]
+    assert record["profiles"] == [{"phone": hasher("5550101")}, None]
+
+
+def test_schema_of_every_value_becomes_an_object_of_strings_keeping_nullability() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "extra_fields": dict(EXTRA_SCHEMA),
+            "custom": {"type": "object", "properties": {"badge": {"type": "integer"}}},
+        },
+    }
+    hash_in_schema(schema, FieldPath.parse("extra_fields.*"), "people")
+    hash_in_schema(schema, FieldPath.parse("custom.*"), "people")
+
+    props = schema["properties"]
+    assert props["id"] == {"type": "integer"}
+    assert props["extra_fields"]["type"] == ["object", "null"]
+    assert props["extra_fields"]["additionalProperties"]["type"] == ["string", "null"]
+    assert "properties" not in props["extra_fields"]
+    assert props["custom"]["type"] == "object"
+    assert props["custom"]["additionalProperties"]["type"] == ["string", "null"]
+    assert "properties" not in props["custom"]
+
+
+def test_every_value_of_a_missing_or_non_object_field_is_a_configuration_error() -> None:
+    schema = {"type": "object", "properties": {"email": {"type": ["string", "null"]}}}
+    with pytest.raises(PiiConfigError, match="stream 'people' has no field 'extra_fields'"):
+        hash_in_schema(schema, FieldPath.parse("extra_fields.*"), "people")
+    with pytest.raises(PiiConfigError, match=re.escape("'email' is not an object in hash path 'email.*'")):
+        hash_in_schema(schema, FieldPath.parse("email.*"), "people")

@@ -203,3 +203,47 @@ def test_the_key_never_appears_in_the_output(launch) -> None:
     done = launch.run("--config", str(launch.config))
     assert done.returncode == 0
     assert KEY.encode() not in done.stdout + done.stderr
+
+
+def test_extra_fields_values_are_hashed_alike_by_the_launcher_and_the_mapper(launch, run_mapper) -> None:
+    """A vendor's new personal attribute, and a drifted field's raw value, land in extra_fields."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "email": {"type": ["string", "null"]},
+            "extra_fields": {"type": ["object", "null"], "additionalProperties": True},
+        },
+    }
+    extras = [
+        {"mobile_phone": "+1 555 010 2000", "email": {"primary": "ana.lopez@example.com"}},
+        None,
+        {},
+    ]
+    messages = [
+        {"type": "SCHEMA", "stream": "people", "schema": schema, "key_properties": ["id"]},
+        *(
+            {"type": "RECORD", "stream": "people", "record": {"id": n, "email": None, "extra_fields": extra}}
+            for n, extra in enumerate(extras)
+        ),
+    ]
+    config = {"hash_key": KEY, "hash_fields": {"people": ["email", "extra_fields.*"]}}
+    launch.prepare(config, jsonl(messages))
+
+    launched = launch.run("--config", str(launch.config))
+
+    assert launched.returncode == 0, launched.stderr
+    assert b"+1 555 010 2000" not in launched.stdout
+    assert b"5550102000" not in launched.stdout
+    assert b"ana.lopez" not in launched.stdout
+    out = [json.loads(line) for line in launched.stdout.splitlines()]
+    hasher = KeyedHasher(KEY)
+    assert [m["record"]["extra_fields"] for m in out[1:]] == [
+        {"mobile_phone": hasher("+15550102000"), "email": hasher({"primary": "ana.lopez@example.com"})},
+        None,
+        {},
+    ]
+    assert out[0]["schema"]["properties"]["extra_fields"]["additionalProperties"]["type"] == ["string", "null"]
+    mapped = run_mapper(config, messages)
+    assert mapped.returncode == 0, mapped.stderr
+    assert out == mapped.messages
