@@ -258,6 +258,7 @@ class ZendeskStream(RESTStream[Any]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Start the stream's retry budget and page counter."""
         super().__init__(*args, **kwargs)
+        #: Seconds of failed attempts and waits since the last successful response (max_retry_seconds).
         self.retry_spent = 0.0
         self.pages_read = 0
 
@@ -415,15 +416,17 @@ class ZendeskStream(RESTStream[Any]):
         if self.activates_versions and self._stream_version is not None:
             self._write_activate_version_message(self._stream_version)
 
-    # -- retries: a total budget per stream; Zendesk says how long to wait (Retry-After) ----------
+    # -- retries: a budget of time without progress; Zendesk says how long to wait (Retry-After) --
 
     @override
     def request_decorator(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        """The SDK's retry (backoff on the same exceptions), charged to the stream's budget.
+        """The SDK's retry (backoff on the same exceptions), charged to a budget of time without progress.
 
-        Each failed attempt's duration and each wait are added to ``retry_spent``; when the
-        wait generator stops (budget spent, or a Retry-After longer than what is left) or the try
-        limit is reached, the last error becomes one :class:`GaveUpError` line.
+        Each failed attempt's duration and each wait are added to ``retry_spent``; a successful
+        response sets it back to zero, because the incremental exports' 10 requests/minute make a
+        first backfill answer many honoured 429s and a total per stream would kill a healthy one.
+        When the wait generator stops (budget spent, or a Retry-After longer than what is left) or
+        the try limit is reached, the last error becomes one :class:`GaveUpError` line.
         """
         attempts = 0
 
@@ -432,10 +435,12 @@ class ZendeskStream(RESTStream[Any]):
             attempts += 1
             started = time.monotonic()
             try:
-                return func(*args, **kwargs)
+                response = func(*args, **kwargs)
             except RETRIABLE:
                 self.retry_spent += time.monotonic() - started
                 raise
+            self.retry_spent = 0.0  # progress: only time lost in a row counts
+            return response
 
         retried = backoff.on_exception(
             self.backoff_wait_generator,
@@ -462,12 +467,12 @@ class ZendeskStream(RESTStream[Any]):
         where_ = network.url_without_secrets(url) if url else self.path
         return (
             f"tap-zendesk: error: gave up on {where_} after {attempts} attempts in {self.retry_spent:.1f} s "
-            f"(max_retry_seconds={self.retry_budget:g}): {exc}"
+            f"without progress (max_retry_seconds={self.retry_budget:g}): {exc}"
         )
 
     @property
     def retry_budget(self) -> float:
-        """``max_retry_seconds``: all failed attempts plus all waits of this stream, in seconds."""
+        """``max_retry_seconds``: failed attempts plus waits since the last successful response, in seconds."""
         return float(self.config.get("max_retry_seconds", settings.DEFAULT_MAX_RETRY_SECONDS))
 
     @override
@@ -476,7 +481,7 @@ class ZendeskStream(RESTStream[Any]):
 
         429 (and 503 with the header) wait at least ``Retry-After`` (§3.4); a 429 without it waits
         ``rate_limit_default_wait``; other transient errors back off exponentially with jitter.
-        A wait that does not fit in what is left of the stream's budget is not started.
+        A wait that does not fit in what is left of the budget (since the last success) is not started.
         """
         default_wait = float(self.config.get("rate_limit_default_wait", settings.DEFAULT_RATE_LIMIT_WAIT))
         attempt = 0

@@ -168,10 +168,11 @@ class TapZendesk(Tap):
             "max_retry_seconds",
             th.NumberType(minimum=0),
             default=settings.DEFAULT_MAX_RETRY_SECONDS,
-            title="Retry budget (s)",
+            title="Retry budget without progress (s)",
             description=(
-                "Total seconds a stream may spend in failed attempts and waits (429 Retry-After, 5xx, "
-                "timeouts) before it fails; raise it for a first backfill under the 10/min export limit."
+                "Seconds a stream may spend in failed attempts and waits (429 Retry-After, 5xx, timeouts) "
+                "since its last successful response before it fails; every success starts it afresh, so a "
+                "long backfill under the 10/min export limit keeps going."
             ),
         ),
         th.Property(

@@ -116,8 +116,8 @@ def test_429_retry_after_is_waited_exactly(emulator, tmp_path):
 
 def test_per_minute_export_limit_is_waited_out_not_hammered(emulator, tmp_path):
     server = emulator("zendesk", seed=2, volume=20, export_page_max=4, export_rate_limit=2, rate_window=1)
-    # every 429 wait counts against the stream's retry budget: give it room for them
-    run = run_tap(tmp_path, tap_config(server.url, max_retry_seconds=30), select={"tickets"})
+    # a budget smaller than all waits together: each 429 wait counts only until its page arrives
+    run = run_tap(tmp_path, tap_config(server.url, max_retry_seconds=2.5), select={"tickets"})
     assert run.returncode == 0, run.log[-2000:]
     assert by_key(run.records("tickets")).keys() == {t["id"] for t in server.emulator.truth("tickets")["tickets"]}
     waits = [float(w) for w in re.findall(r"Retrying in ([0-9.]+)s", run.log)]
@@ -125,6 +125,27 @@ def test_per_minute_export_limit_is_waited_out_not_hammered(emulator, tmp_path):
     assert all(w == 1.0 for w in waits)  # Retry-After: 1, never a shorter guess
     pages = len([r for r in server.emulator.requests if "/incremental/" in r["path"]])
     assert pages == 5 + len(waits)  # each 429 retried exactly once
+
+
+def test_a_429_before_every_export_page_is_waited_out_because_each_page_resets_the_budget(emulator, tmp_path):
+    """Three export pages, each first answered 429 Retry-After 1: 3 s of waits, a 2.5 s budget without progress.
+
+    The production case: a first backfill under the 10 requests/minute export limit. A budget counted
+    over the whole stream gives up before page 3 (this failed before the change).
+    """
+    server = emulator("zendesk", seed=2, volume=12, export_page_max=4)
+    # Rule k sees every export request the rules before it let through, so skip=k-1 makes it fire on
+    # the first request for page k+1: requests 1, 3, 5 answer 429, their retries 2, 4, 6 succeed.
+    rules = [
+        {"kind": "status", "status": 429, "retry_after": 1, "path": "/incremental/", "times": 1, "skip": k}
+        for k in range(3)
+    ]
+    server.emulator.faults.replace([FaultRule.from_dict(rule) for rule in rules])
+    run = run_tap(tmp_path, tap_config(server.url, max_retry_seconds=2.5), select={"tickets"})
+    assert run.returncode == 0, run.log[-2000:]
+    assert by_key(run.records("tickets")).keys() == {t["id"] for t in server.emulator.truth("tickets")["tickets"]}
+    assert [rule.fired for rule in server.emulator.faults.rules] == [1, 1, 1]
+    assert re.findall(r"Retrying in ([0-9.]+)s", run.log) == ["1.0", "1.0", "1.0"]
 
 
 def test_server_errors_past_the_retry_budget_fail_in_one_line(emulator, tmp_path):
