@@ -204,7 +204,7 @@ class ZenGRCEmulator(HttpEmulator):
         kind = TYPES[path]
         if path == "people":
             first, last = rng.choice(FIRST), rng.choice(LAST)
-            return {
+            person: Record = {
                 "id": record_id,
                 "type": kind,
                 "name": f"{first} {last}",
@@ -215,6 +215,8 @@ class ZenGRCEmulator(HttpEmulator):
                 "updated_at": _stamp(updated, rng),
                 "links": {"self": {"href": f"/api/v2/people/{record_id}"}},
             }
+            person.update(self.options.get("extra_fields") or {})
+            return person
         title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 6))).capitalize()
         record: Record = {
             "id": record_id,

@@ -296,3 +296,37 @@ def test_every_extractor_with_personal_fields_runs_through_the_launcher_and_no_j
     for job in jobs:
         for task in job["tasks"]:
             assert len(task.split()) <= 2, f"{job['name']}: {task!r} (tap and loader only)"
+
+
+def test_personal_values_the_vendor_adds_or_drifts_into_extra_fields_come_out_hashed(meltano, emulator):
+    """A tenant's new attribute (a mobile phone) and an ``email`` sent as an object both land in
+    ``extra_fields`` on ZenGRC ``people``; ``extra_fields.*`` hashes each value, keys stay readable."""
+    phone = "+1 (555) 010-7788"
+    drifted_email = {"primary": "Dana.Private@example.com", "verified": True}
+    server = emulator(
+        "zengrc", seed=45, volume=3, only="people", extra_fields={"mobile_phone": phone, "email": drifted_email}
+    )
+    env = {
+        "ZENGRC_USERNAME": "emulator-key-id",
+        "ZENGRC_PASSWORD": "emulator-key-secret",
+        "ZENGRC_TENANT": "acme",
+        "TAP_ZENGRC_API_URL": f"{server.url}/api/v2",
+        "TAP_ZENGRC__SELECT": '["people.*"]',
+        "PII_HASH_KEY": KEY_A,
+    }
+    done = meltano.run("--environment=prod", "invoke", "tap-zengrc", env=env, drop=SCRUB)
+
+    messages = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    people = [m["record"] for m in messages if m.get("type") == "RECORD" and m["stream"] == "people"]
+    assert len(people) == len(server.emulator.truth("people")["people"])
+    for person in people:
+        assert person["email"] is None, "the drifted value left its column"
+        assert person["extra_fields"] == {
+            "mobile_phone": keyed(KEY_A, phone),
+            "email": keyed(KEY_A, drifted_email),
+        }
+    (schema,) = [m["schema"] for m in messages if m.get("type") == "SCHEMA" and m["stream"] == "people"]
+    assert schema["properties"]["extra_fields"]["additionalProperties"]["type"] == ["string", "null"]
+    output = done.stdout + done.stderr
+    for raw in (phone, "5550107788", "010-7788", "Dana.Private", "dana.private"):
+        assert raw not in output, f"raw value {raw!r} came out"
