@@ -80,7 +80,8 @@ class PiiMapper(InlineMapper):
             title="Fields to hash per stream",
             description=(
                 'Stream name -> field paths to hash, e.g. {"people": ["email", "name"], '
-                '"requests": ["assignees[].name", "reviewers[].reviewer.name"]}.'
+                '"requests": ["assignees[].name", "reviewers[].reviewer.name"]}; '
+                '"extra_fields.*" hashes every value of an object and keeps its keys.'
             ),
         ),
     ).to_dict()
