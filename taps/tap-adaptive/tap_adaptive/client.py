@@ -192,7 +192,9 @@ class AdaptiveStream(RESTStream[t.Any]):
         # The SDK made a plain session; ours enforces the wall-clock deadline and carries the proxies and
         # CA bundle resolved from the environment once (transport.py).
         self._requests_session = session_for(self.url_base)
-        self._retry_spent = 0.0  # seconds of failed attempts and waits in this stream (max_retry_seconds)
+        # Seconds of failed attempts and waits since the last good response (max_retry_seconds): time lost
+        # in a row, not in total, so a long read that meets many honoured 429s is not killed for it.
+        self._retry_spent = 0.0
         self._attempts = 0  # attempts of the request in flight
         self._denied = False  # a permission/licence refusal ended this stream's read
         self._synced = False  # at least one context was read to the end
@@ -279,12 +281,16 @@ class AdaptiveStream(RESTStream[t.Any]):
 
     @property
     def retry_budget(self) -> float:
-        """``max_retry_seconds``: failed attempts plus waits, per stream."""
+        """``max_retry_seconds``: failed attempts plus waits since the last good response (without progress)."""
         return float(self.config.get("max_retry_seconds", 600))
 
     @override
     def request_decorator(self, func: RequestFunc) -> RequestFunc:
-        """The SDK's backoff, with attempts timed against the stream's budget and one line on give-up."""
+        """The SDK's backoff, with attempts timed against the budget without progress and one line on give-up.
+
+        A good response is progress: it sets the time spent back to zero. A stream that keeps progressing
+        still ends, when its data ends; one that stops progressing ends within ``max_retry_seconds``.
+        """
 
         @wraps(func)
         def attempt(prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
@@ -306,6 +312,7 @@ class AdaptiveStream(RESTStream[t.Any]):
                 self._retry_spent += time.monotonic() - started
                 raise
             self._attempts = 0
+            self._retry_spent = 0.0  # progress: only time lost in a row counts
             return response
 
         # The SDK's own decorator with the same hooks, but backoff's give-up log at DEBUG: the one ERROR
@@ -332,9 +339,10 @@ class AdaptiveStream(RESTStream[t.Any]):
         return call
 
     def gave_up_line(self, url: str | None, cause: BaseException | str, limit: str) -> str:
-        """``gave up on <url> after <n> attempts in <s> s (<limit>): <cause>`` (the URL holds no secret)."""
+        """``gave up on <url> after <n> attempts in <s> s without progress (<limit>): <cause>`` (no secret in it)."""
         url = url or self.url_base
-        return f"gave up on {url} after {self._attempts} attempts in {self._retry_spent:.0f} s ({limit}): {cause}"
+        spent = f"{self._retry_spent:.0f} s without progress"
+        return f"gave up on {url} after {self._attempts} attempts in {spent} ({limit}): {cause}"
 
     @override
     def backoff_wait_generator(self) -> t.Generator[float, None, None]:

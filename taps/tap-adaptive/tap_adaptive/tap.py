@@ -244,9 +244,10 @@ class TapAdaptive(Tap):
         _number(
             "max_retry_seconds",
             600,
-            "Retry budget (s)",
-            "Total time a stream may spend in failed attempts and backoff waits; when spent (or when the server's "
-            "Retry-After asks for more than is left) the stream fails with one line.",
+            "Retry budget without progress (s)",
+            "Time a stream may spend in failed attempts and backoff waits since its last good response (every "
+            "good response starts it afresh); when spent (or when the server's Retry-After asks for more than "
+            "is left) the stream fails with one line.",
         ),
         _number(
             "retry_base_seconds",

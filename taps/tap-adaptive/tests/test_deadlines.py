@@ -88,7 +88,8 @@ def test_a_retry_after_beyond_the_budget_gives_up_at_once_in_one_line(adaptive):
     adaptive.emulator.faults.replace([FaultRule(kind="status", status=429, retry_after=3600, times=None)])
     run = run_tap(tap_config(adaptive, max_retry_seconds=30), select={"export_groups"}, expect_error=True)
     message = str(run.error)
-    assert message.startswith(f"gave up on {adaptive.url}/api/v38 after 1 attempts in 0 s (max_retry_seconds=30)")
+    expected = f"gave up on {adaptive.url}/api/v38 after 1 attempts in 0 s without progress (max_retry_seconds=30)"
+    assert message.startswith(expected)
     assert "the server asked to wait 3600 s" in message
     assert len(adaptive.emulator.requests) == 1
 
@@ -103,6 +104,23 @@ def test_the_retry_budget_ends_a_stream_that_keeps_failing(adaptive):
     attempts = len(adaptive.emulator.requests)
     assert 2 <= attempts < 10  # waits 0.1, 0.2, then 0.4 no longer fits: far below max_retries
     assert f"after {attempts} attempts" in message
+
+
+def test_a_429_before_every_request_is_waited_out_because_each_good_response_resets_the_budget(adaptive):
+    """exportSheets, then exportSheetDefinition per modeled sheet (two): each call first answers 429 Retry-After 1.
+
+    export_sheet_definition waits 1 s before each of its calls, 2 s in all, with a 1.9 s budget without
+    progress: a budget counted over the whole stream gives up at its second call (this failed before the
+    change). Rule k sees every request the rules before it let through, so skip=k makes it fire on the
+    first attempt of call k+1 (requests 1, 3, 5); the retries pass.
+    """
+    rules = [FaultRule(kind="status", status=429, retry_after=1, times=1, skip=k) for k in range(3)]
+    adaptive.emulator.faults.replace(rules)
+    run = run_tap(tap_config(adaptive, max_retry_seconds=1.9), select={"export_sheets", "export_sheet_definition"})
+    modeled = {r["id"] for r in run.records["export_sheets"] if str(r["type"]).lower() == "modeled"}
+    assert len(modeled) == 2
+    assert {r["sheet_id"] for r in run.records["export_sheet_definition"]} == modeled
+    assert [rule.fired for rule in adaptive.emulator.faults.rules] == [1, 1, 1]
 
 
 @pytest.mark.parametrize("header", ["7", "7.0"])
