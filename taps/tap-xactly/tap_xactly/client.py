@@ -61,7 +61,8 @@ class XactlyStream(Stream):
         self.replication_key = table.replication_key
         self.page_size = int(self.config.get("page_size", 10_000))
         self.STATE_MSG_FREQUENCY = self.page_size
-        #: Time this stream already lost to failed attempts and waits (max_retry_seconds is per stream).
+        #: Time lost to failed attempts and waits since the last page of rows was read (max_retry_seconds
+        #: bounds time without progress: a page read sets it back to zero).
         self._retry_seconds_spent = 0.0
 
     @property
@@ -172,10 +173,11 @@ class XactlyStream(Stream):
     def _query_with_retry(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         """One page, retried on transient failures with exponential backoff and a fresh connection.
 
-        Bounded by ``max_retries`` attempts per page and ``max_retry_seconds`` for the whole stream (time
-        in failed attempts, each itself bounded by the connect/query deadlines, plus the waits): GitLab's
-        extra 05:00 run exists because these failures happen (shared/sources/xactly.md §4), the public
-        tap's unbounded retry loop spins forever on permanent ones (§3.8 item 3).
+        Bounded by ``max_retries`` attempts per page and ``max_retry_seconds`` without progress (time in
+        failed attempts, each itself bounded by the connect/query deadlines, plus the waits, since the last
+        page read; a page read resets it, so a long read that meets many brief outages keeps going):
+        GitLab's extra 05:00 run exists because these failures happen (shared/sources/xactly.md §4), the
+        public tap's unbounded retry loop spins forever on permanent ones (§3.8 item 3).
         """
         max_tries = int(self.config.get("max_retries", 5))
         budget = float(self.config.get("max_retry_seconds", 300))
@@ -204,17 +206,17 @@ class XactlyStream(Stream):
             return self.client.query(sql, params, self.page_size, f"stream {self.name}")
 
         try:
-            return run()
+            rows = run()
         except TransientDatabaseError as exc:
-            spent = self._retry_seconds_spent + failed["elapsed"]
+            self._retry_seconds_spent += failed["elapsed"]
             cause = str(exc).removeprefix(f"stream {self.name}: ")
             msg = (
-                f"stream {self.name}: gave up after {failed['tries']} attempts in {spent:.1f} s "
-                f"(max_retries={max_tries}, max_retry_seconds={budget:g}): {cause}"
+                f"stream {self.name}: gave up after {failed['tries']} attempts in {self._retry_seconds_spent:.1f} s "
+                f"without progress (max_retries={max_tries}, max_retry_seconds={budget:g}): {cause}"
             )
             raise XactlyError(msg) from None
-        finally:
-            self._retry_seconds_spent += failed["elapsed"]
+        self._retry_seconds_spent = 0.0  # progress: only time lost in a row counts
+        return rows
 
     def _wait_generator(self) -> Generator[float, None, None]:
         """1 s, 2 s, 4 s ... capped at 60 s (``retry_initial_seconds`` scales it, for fast tests)."""

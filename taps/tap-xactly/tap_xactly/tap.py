@@ -156,8 +156,11 @@ class TapXactly(Tap):
             "max_retry_seconds",
             NUMBER,
             default=300,
-            title="Max retry time",
-            description="Seconds one stream may spend on failed attempts and their waits before it fails.",
+            title="Max retry time without progress",
+            description=(
+                "Seconds one stream may spend on failed attempts and their waits since it last read a page "
+                "before it fails; every page read starts it afresh."
+            ),
         ),
         th.Property(
             "retry_initial_seconds",

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from emulators.xactly import TcpFaultProxy
+from tests.conftest import sync
 from tests.test_errors import TAP, catalog_of, error_lines, run_cli
 
 
@@ -104,3 +105,28 @@ def test_max_retry_seconds_bounds_the_retries_of_a_stream(tmp_path, emu):
     assert "(max_retries=1000, max_retry_seconds=3)" in line
     attempts = int(line.split("gave up after ")[1].split()[0])
     assert attempts == proxy.connections < 100, "the time budget, not the 1000 tries, must have ended it"
+
+
+def test_a_failure_before_every_page_is_retried_because_each_page_read_resets_the_budget(emu):
+    """Pages 2, 3 and 4 of xc_credit each fail once (their connection dies mid-page) and wait 1 s.
+
+    3 s of waits in all, a 1.9 s budget without progress: each page spends about 1 s, so the read
+    completes. A budget counted over the whole stream was spent by page 4 and gave up there (this failed
+    before the change). Measured on this seed: handshake ~0.5 kB, each 15-row page ~26 kB, the closing
+    empty page ~6 kB; a connection cut after 42 kB from the server carries one page whole and dies in
+    the next, except the last, which carries page 4 and the empty page.
+    """
+    proxy = TcpFaultProxy(emu.server.port)
+    try:
+        config = emu.tap_config(
+            jdbc_url=proxy.jdbc_url(), page_size=15, max_retries=3, max_retry_seconds=1.9, retry_initial_seconds=1
+        )
+        proxy.drop_after(server_bytes=42_000, times=100)
+        result = sync(config, catalog=catalog_of(emu, "xc_credit"))
+    finally:
+        proxy.close()
+    ids = [r["CREDIT_ID"] for r in result.records["xc_credit"]]
+    assert sorted(ids) == sorted(r["CREDIT_ID"] for r in emu.truth("xc_credit")["xc_credit"])
+    assert len(ids) == len(set(ids)) == 60
+    assert proxy.dropped == 3
+    assert proxy.connections == 4
