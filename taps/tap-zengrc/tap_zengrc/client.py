@@ -388,7 +388,9 @@ class ZenGRCStream(RESTStream["ParseResult"]):
 
     def _give_up(self, details: Details) -> None:
         """Replace the last error by one line that says what was tried, for how long, and why it stopped."""
-        exc = details.get("exception")
+        # backoff's Details type does not declare the "exception" an on_giveup handler receives.
+        raised: object = details.get("exception")
+        exc = raised if isinstance(raised, BaseException) else None
         args = details.get("args") or ()
         url = str(getattr(args[0], "url", None) or self.get_url(None)) if args else self.get_url(None)
         if exc is not None and is_certificate_failure(exc):
