@@ -3,8 +3,8 @@
     .venv/bin/python -m bench.bench_xactly                        # 100k and 1M rows of xc_credit_held
     BENCH_XACTLY_TABLE=xc_credit .venv/bin/python -m bench.bench_xactly 20000   # other table / sizes
 
-The default table is ``xc_credit_held`` (16 columns): reading cost is per value (one JNI call each), and a
-1M-row run of the 47-column ``xc_credit`` takes the better part of an hour on a shared 2-core box.
+The default table is ``xc_credit_held`` (15 columns): reading cost is per value (one JNI call each), and a
+1M-row run of the 59-column ``xc_credit`` takes the better part of an hour on a shared 2-core box.
 Two floors, both reading ``SELECT <all columns> FROM xactly.<table> ORDER BY MODIFIED_DATE, <key>``
 from the H2 emulator over TCP with H2's JDBC driver in a JPype JVM: ``dbapi2`` (``jpype.dbapi2`` cursor,
 ``fetchmany(10000)``: what a Python DB-API user writes) and ``getstring`` (one ``getString`` per value into

@@ -81,7 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "xactly":
         return serve_xactly(args)
     faults = json.loads(args.faults.read_text()) if args.faults else None
-    emulator = create(args.name, seed=args.seed, volume=args.volume, faults=faults, **dict(args.option))
+    options = dict(args.option)
+    reserved = sorted({"seed", "volume", "faults"} & options.keys())
+    if reserved:
+        # These have flags of their own; as --option they used to crash create() with a TypeError.
+        flags = ", ".join(f"--{name}" for name in reserved)
+        sys.stderr.write(f"emulators: use {flags} instead of --option {reserved[0]}=...\n")
+        return 2
+    emulator = create(args.name, seed=args.seed, volume=args.volume, faults=faults, **options)
     server = EmulatorServer(emulator, host=args.host, port=args.port).start()
     print(json.dumps({"name": args.name, "url": server.url}), flush=True)
     _wait_for_signal()

@@ -273,3 +273,11 @@ def test_search_pages_link_to_the_next_with_the_query_kept(emulator):
         page = follow(server, page["next_page"])
         seen += ids(page["results"])
     assert sorted(seen) == sorted(u["id"] for u in users)
+
+
+def test_a_flag_given_as_an_option_is_named_not_a_traceback(capsys: Any) -> None:
+    """``--option volume=3`` used to crash create() with a TypeError; it now names the flag to use."""
+    from emulators.__main__ import main  # noqa: PLC0415 - the command line under test
+
+    assert main(["serve", "zendesk", "--option", "volume=3"]) == 2
+    assert capsys.readouterr().err == "emulators: use --volume instead of --option volume=...\n"
