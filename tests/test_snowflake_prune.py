@@ -33,9 +33,14 @@ def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Standin]:
         yield running
 
 
+def rows_of(schema: str, table: str, standin: Standin) -> list[tuple[int, bool]]:
+    """(PERIOD_ID, retired) of every row left in the table."""
+    (found,) = standin.sql(f'select PERIOD_ID, _SDC_DELETED_AT is not null as retired from RAW.{schema}."{table}"')
+    return sorted((int(r["period_id"]), bool(r["retired"])) for r in found)
+
+
 def rows(table: str, standin: Standin) -> list[tuple[int, bool]]:
-    (found,) = standin.sql(f'select PERIOD_ID, _SDC_DELETED_AT is not null as retired from RAW.TAP_XACTLY."{table}"')
-    return sorted((int(r["PERIOD_ID"] if "PERIOD_ID" in r else r["period_id"]), bool(r["retired"])) for r in found)
+    return rows_of("TAP_XACTLY", table, standin)
 
 
 def test_the_job_prunes_its_keyless_summaries_last():
@@ -90,3 +95,42 @@ def test_prune_without_credentials_names_the_variable_and_fails(meltano: Meltano
     run = meltano.run("--environment=prod", "invoke", TASK, env=env, check=False, drop=("SNOWFLAKE_",))
     assert run.returncode != 0
     assert "snowflake-prune: nothing pruned: missing variables: SNOWFLAKE_PASSWORD" in run.stderr, run.stderr[-2000:]
+
+
+def test_prune_by_hand_reports_a_failing_table_in_one_line_and_exits_non_zero(
+    meltano: MeltanoSandbox, standin: Standin
+):
+    """The generic command takes SCHEMA TABLE...; a table it cannot prune fails the run, the others still go."""
+    standin.sql(
+        "create database if not exists RAW",
+        "create schema if not exists RAW.TAP_MANUAL",
+        f'create or replace table RAW.TAP_MANUAL."SUMMARY" ({COLUMNS})',
+        "insert into RAW.TAP_MANUAL.\"SUMMARY\" values (1, 1, 1, '2026-11-29 00:05:00+00:00'), (2, 2, 2, null)",
+        # No _sdc_ columns: not a table the loader created, the DELETE cannot run.
+        'create or replace table RAW.TAP_MANUAL."NO_METADATA" (PERIOD_ID INTEGER)',
+    )
+    run = meltano.run(
+        "--environment=prod",
+        "invoke",
+        "snowflake-preflight:prune-retired",
+        "tap_manual",
+        "no_metadata",
+        "summary",
+        env=standin.env(),
+        check=False,
+    )
+    lines = [line[line.index("snowflake-prune: ") :] for line in run.stderr.splitlines() if "snowflake-prune: " in line]
+
+    assert run.returncode != 0
+    assert lines[0] == "snowflake-prune: RAW.TAP_MANUAL.SUMMARY: 1 retired rows pruned", lines
+    assert len(lines) == 2, lines
+    assert lines[1].startswith("snowflake-prune: failed: RAW.TAP_MANUAL.NO_METADATA: "), lines
+    assert "_SDC_DELETED_AT" in lines[1].upper(), lines
+    assert "Traceback" not in run.stderr
+    assert rows_of("TAP_MANUAL", "SUMMARY", standin) == [(2, False)]
+
+    refused = meltano.run(
+        "--environment=prod", "invoke", "snowflake-preflight:prune-retired", "TAP_MANUAL", 'x"; drop', check=False
+    )
+    assert refused.returncode != 0
+    assert "snowflake-prune: nothing pruned: not a plain Snowflake identifier: 'x\"; drop'" in refused.stderr
