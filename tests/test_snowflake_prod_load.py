@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,6 @@ from tests.snowflake_sql.standin_client import (
     SNOWFLAKE_ENV,
     Standin,
     Traffic,
-    running_standin,
     staged_rows,
     standin_missing,
 )
@@ -39,14 +38,6 @@ from tests.snowflake_sql.standin_client import (
 pytestmark = pytest.mark.e2e
 HASH_KEY = "stand-in-test-hash-key-0123456789"
 HEX64 = re.compile(r"[0-9a-f]{64}")
-
-
-@pytest.fixture(scope="module")
-def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Standin]:
-    if reason := standin_missing():
-        pytest.skip(reason)
-    with running_standin(tmp_path_factory.mktemp("standin")) as running:
-        yield running
 
 
 @dataclass

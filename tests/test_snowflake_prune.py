@@ -11,26 +11,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 
 import pytest
 
 from tests.harness import PROJECT_ROOT, MeltanoSandbox
-from tests.snowflake_sql.standin_client import SNOWFLAKE_ENV, Standin, running_standin, standin_missing
+from tests.snowflake_sql.standin_client import SNOWFLAKE_ENV, Standin
 
 pytestmark = pytest.mark.e2e
 MELTANO = PROJECT_ROOT / ".venv/bin/meltano"
 TASK = "snowflake-preflight:prune-retired-xactly"
 #: Columns as the loader creates them for a summary: data plus its _sdc_ metadata columns.
 COLUMNS = "PERIOD_ID INTEGER, AMOUNT NUMBER(18, 2), _SDC_TABLE_VERSION INTEGER, _SDC_DELETED_AT TIMESTAMP_TZ"
-
-
-@pytest.fixture(scope="module")
-def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Standin]:
-    if reason := standin_missing():
-        pytest.skip(reason)
-    with running_standin(tmp_path_factory.mktemp("standin")) as running:
-        yield running
 
 
 def rows_of(schema: str, table: str, standin: Standin) -> list[tuple[int, bool]]:
