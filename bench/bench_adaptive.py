@@ -34,7 +34,7 @@ from bench.emulator_process import served
 from bench.harness import Measurement, measure, write_result
 from emulators.adaptive.model import WELL_KNOWN_CODES
 
-TAP = str(Path(sys.executable).with_name("tap-adaptive"))
+TAP = str(Path(sys.executable).with_name("landing-tap-adaptive"))
 LOGIN, PASSWORD = "emulator@example.com", "emulator-password"
 
 

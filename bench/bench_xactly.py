@@ -66,7 +66,7 @@ def run(size: int) -> dict[str, Any]:
             # dbapi2 is the slower floor; at 1M rows it only adds wall time.
             for mode in (("getstring", "dbapi2") if size <= 100_000 else ("getstring",))
         ]
-        tap = measure("tap-xactly", [str(BIN / "tap-xactly"), "--config", str(config_path)], size)
+        tap = measure("tap-xactly", [str(BIN / "landing-tap-xactly"), "--config", str(config_path)], size)
     finally:
         emu.server.stop()
     floor = max(floors, key=lambda m: m.records_per_second)

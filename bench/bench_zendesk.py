@@ -106,7 +106,7 @@ def start_emulator(tickets: int, *options: str) -> tuple[subprocess.Popen[bytes]
 
 def catalog_for(config: Path, stream: str, workdir: Path) -> Path:
     out = subprocess.run(
-        [str(BIN / "tap-zendesk"), "--config", str(config), "--discover"],
+        [str(BIN / "landing-tap-zendesk"), "--config", str(config), "--discover"],
         check=True,
         capture_output=True,
         env=bench_env(workdir / "pycache"),
@@ -125,7 +125,7 @@ def warm_up(url: str, workdir: Path) -> None:
     """Compile both sides' imports into the bytecode cache and let the emulator encode every ticket
     once, so neither the floor (measured first) nor the tap pays a one-off cost the other skips."""
     env = bench_env(workdir / "pycache")
-    subprocess.run([str(BIN / "tap-zendesk"), "--about"], check=True, capture_output=True, env=env)
+    subprocess.run([str(BIN / "landing-tap-zendesk"), "--about"], check=True, capture_output=True, env=env)
     floor = [str(BIN / "python"), "-c", FLOOR, url + "/api/v2", "tickets", EMAIL, TOKEN]
     subprocess.run(floor, check=True, capture_output=True, env=env)
 
@@ -150,7 +150,7 @@ def bench_stream(stream: str, url: str, config: Path, workdir: Path, truth: dict
     with tap_out.open("wb") as sink:
         tap = measure(
             f"tap-zendesk {stream}",
-            [str(BIN / "tap-zendesk"), "--config", str(config), "--catalog", str(catalog)],
+            [str(BIN / "landing-tap-zendesk"), "--config", str(config), "--catalog", str(catalog)],
             truth[stream],
             stdout=sink,
             env=bench_env(workdir / "pycache"),

@@ -27,7 +27,7 @@ from emulators.zengrc import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET
 
 PAGE_SIZE = 500
 COLLECTION = "issues"
-TAP = str(Path(sys.executable).with_name("tap-zengrc"))
+TAP = str(Path(sys.executable).with_name("landing-tap-zengrc"))
 
 
 def floor(url: str) -> int:

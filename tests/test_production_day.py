@@ -22,14 +22,14 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from landing_tap_adaptive.tap import TapAdaptive
+from landing_tap_xactly import jdbc
+from landing_tap_xactly.tap import TapXactly
+from landing_tap_zendesk import settings as zendesk_settings
+from landing_tap_zendesk.tap import TapZendesk
+from landing_tap_zengrc.client import resolve_api_url
+from landing_tap_zengrc.tap import TapZenGRC
 from mapper_pii.hashing import MessageHasher
-from tap_adaptive.tap import TapAdaptive
-from tap_xactly import jdbc
-from tap_xactly.tap import TapXactly
-from tap_zendesk import settings as zendesk_settings
-from tap_zendesk.tap import TapZendesk
-from tap_zengrc.client import resolve_api_url
-from tap_zengrc.tap import TapZenGRC
 
 from tests.harness import MELTANO, PROJECT_ROOT
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tap_adaptive.tap import TapAdaptive
+from landing_tap_adaptive.tap import TapAdaptive
 
 from emulators.core.server import EmulatorServer
 
@@ -22,7 +22,7 @@ LOGIN = "emulator@example.com"
 PASSWORD = "emulator-password"
 #: Allow-list used by the tests: a subset of the emulator's data accounts (the rest are "MNPI").
 ALLOW_LIST = ["RPO", "Revenue", "Headcount", "Bookings_Model_New.BM_Exit_ARR", "new_logos"]
-TAP = str(Path(sys.executable).with_name("tap-adaptive"))
+TAP = str(Path(sys.executable).with_name("landing-tap-adaptive"))
 
 
 def tap_config(server: EmulatorServer, **overrides: Any) -> dict[str, Any]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import atexit
 
 import pytest
+from landing_tap_adaptive.tap import TapAdaptive
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
-from tap_adaptive.tap import TapAdaptive
 
 from emulators.core.server import EmulatorServer
 from emulators.registry import create

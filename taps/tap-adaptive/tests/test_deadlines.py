@@ -11,7 +11,7 @@ from email.utils import format_datetime
 
 import pytest
 import requests
-from tap_adaptive.transport import retry_after_seconds
+from landing_tap_adaptive.transport import retry_after_seconds
 
 from emulators.core.faults import FaultRule
 from tests.conftest import run_tap, tap_config

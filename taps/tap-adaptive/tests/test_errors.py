@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tap_adaptive.xmlapi import MalformedXMLError, parse_document
+from landing_tap_adaptive.xmlapi import MalformedXMLError, parse_document
 
 from emulators.core.faults import FaultRule
 from tests.conftest import run_cli, run_tap, tap_config

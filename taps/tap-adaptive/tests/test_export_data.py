@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import xml.etree.ElementTree as ET
 
-from tap_adaptive.tap import TapAdaptive
+from landing_tap_adaptive.tap import TapAdaptive
 
 from tests.conftest import ALLOW_LIST, run_cli, run_tap, tap_config
 

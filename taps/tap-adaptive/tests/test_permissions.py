@@ -6,7 +6,7 @@ import json
 import logging
 import math
 
-from tap_adaptive.tap import TapAdaptive
+from landing_tap_adaptive.tap import TapAdaptive
 
 from emulators.core.faults import FaultRule
 from tests.conftest import error_lines, run_cli, run_tap, tap_config

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from tap_adaptive.tap import TapAdaptive
+from landing_tap_adaptive.tap import TapAdaptive
 
 from tests.conftest import run_tap, tap_config
 

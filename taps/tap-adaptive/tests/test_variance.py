@@ -6,7 +6,7 @@ import logging
 import xml.etree.ElementTree as ET
 
 import pytest
-from tap_adaptive.tap import TapAdaptive
+from landing_tap_adaptive.tap import TapAdaptive
 
 from tests.conftest import run_tap, tap_config
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from tap_xactly.tap import TapXactly
+from landing_tap_xactly.tap import TapXactly
 
 #: Small but shaped like the source: string keys, custom columns, a _HIST table, a keyless summary.
 TABLES = [

@@ -9,7 +9,7 @@ It is not used anywhere in the tap.
 from __future__ import annotations
 
 import jpype.dbapi2 as dbapi2
-from tap_xactly import jdbc
+from landing_tap_xactly import jdbc
 
 from tests.conftest import sync
 

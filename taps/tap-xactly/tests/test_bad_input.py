@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tap_xactly.tap import TapXactly
+from landing_tap_xactly.tap import TapXactly
 
 from tests.test_errors import TAP, catalog_of, error_lines, run_cli
 

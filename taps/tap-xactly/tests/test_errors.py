@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from tap_xactly.tap import TapXactly
+from landing_tap_xactly.tap import TapXactly
 
 from emulators.xactly import TcpFaultProxy
 from tests.conftest import sync
 
-TAP = str(Path(sys.executable).with_name("tap-xactly"))
+TAP = str(Path(sys.executable).with_name("landing-tap-xactly"))
 
 
 def run_cli(tmp_path: Path, config: dict, *args: str, catalog: dict | None = None) -> subprocess.CompletedProcess:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import atexit
 
+from landing_tap_xactly.tap import TapXactly
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
-from tap_xactly.tap import TapXactly
 
 from emulators.xactly import XactlyEmulator
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tap_xactly.tap import TapXactly
+from landing_tap_xactly.tap import TapXactly
 
 from emulators.xactly.data import XactlyData
 from tests.conftest import TABLES, key_of, normalise, sync

@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 
 import pytest
-from tap_xactly.catalogue import KNOWN_TABLES
-from tap_xactly.tap import TapXactly
+from landing_tap_xactly.catalogue import KNOWN_TABLES
+from landing_tap_xactly.tap import TapXactly
 
 from tests.conftest import normalise, sync
 
@@ -56,10 +56,10 @@ def test_no_emulator_file_imports_or_names_the_tap():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         imported = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
         imported += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
-        assert not [m for m in imported if m.split(".")[0] == "tap_xactly"], path
+        assert not [m for m in imported if m.split(".")[0] == "landing_tap_xactly"], path
     for path in EMULATOR_DIR.iterdir():
         if path.is_file() and path.suffix in {".py", ".txt"}:
-            assert not re.search(r"(from|import)\s+tap_xactly", path.read_text(encoding="utf-8")), path
+            assert not re.search(r"(from|import)\s+landing_tap_xactly", path.read_text(encoding="utf-8")), path
 
 
 def test_emulator_docstring_points_at_its_vendor_notes():

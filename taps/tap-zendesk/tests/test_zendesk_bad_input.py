@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from tap_zendesk import settings
+from landing_tap_zendesk import settings
 from zendesk_support import API_TOKEN, by_key, run_tap, tap_config
 
 from emulators.core import FaultRule

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
-from tap_zendesk.client import retry_after_seconds
+from landing_tap_zendesk.client import retry_after_seconds
 from zendesk_fixture_server import FixtureServer, ForwardProxy, Reply, self_signed_tls
 from zendesk_support import by_key, run_tap, tap_config
 

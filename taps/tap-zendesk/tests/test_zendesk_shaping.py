@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from tap_zendesk import schemas
-from tap_zendesk.shaping import RecordShaper
+from landing_tap_zendesk import schemas
+from landing_tap_zendesk.shaping import RecordShaper
 
 
 def _membership(**values: object) -> dict[str, object]:

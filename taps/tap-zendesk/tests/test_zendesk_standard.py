@@ -5,8 +5,8 @@ from __future__ import annotations
 import atexit
 
 import pytest
+from landing_tap_zendesk.tap import TapZendesk
 from singer_sdk.testing import get_tap_test_class
-from tap_zendesk.tap import TapZendesk
 from zendesk_support import tap_config
 
 from emulators.core import EmulatorServer

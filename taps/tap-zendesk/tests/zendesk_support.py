@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-TAP = str(Path(sys.executable).with_name("tap-zendesk"))
+TAP = str(Path(sys.executable).with_name("landing-tap-zendesk"))
 EMAIL, API_TOKEN, ACCESS_TOKEN = "admin@main.example.com", "main-api-token", "main-oauth-token"
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from emulators.zengrc import DEFAULT_KEY_ID as KEY_ID
 from emulators.zengrc import DEFAULT_KEY_SECRET as KEY_SECRET
 
-TAP = str(Path(sys.executable).with_name("tap-zengrc"))
+TAP = str(Path(sys.executable).with_name("landing-tap-zengrc"))
 
 
 def tap_config(url: str, **overrides: Any) -> dict[str, Any]:
@@ -90,7 +90,7 @@ def run_tap(
 
 def catalog_selecting(directory: Path, *streams: str) -> str:
     """Path of a catalog (the tap's own discovery) in which only ``streams`` are selected."""
-    from tap_zengrc.tap import TapZenGRC  # noqa: PLC0415 - keeps the helper module light to import
+    from landing_tap_zengrc.tap import TapZenGRC  # noqa: PLC0415 - keeps the helper module light to import
 
     catalog = TapZenGRC(config=tap_config("http://unused"), validate_config=True).catalog_dict
     for entry in catalog["streams"]:

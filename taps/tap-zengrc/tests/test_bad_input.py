@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tap_zengrc.client import resolve_api_url
+from landing_tap_zengrc.client import resolve_api_url
 
 from tests.support import KEY_SECRET, tap_config
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import requests
-from tap_zengrc.tap import TapZenGRC
+from landing_tap_zengrc.tap import TapZenGRC
 
 from tests.http_stub import Page, StubServer
 from tests.support import catalog_selecting, tap_config

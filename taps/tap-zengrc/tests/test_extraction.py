@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from tap_zengrc.tap import TapZenGRC
+from landing_tap_zengrc.tap import TapZenGRC
 
 from emulators.zengrc import utc
 from tests.support import tap_config

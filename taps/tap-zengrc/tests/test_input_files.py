@@ -6,7 +6,7 @@ import json
 import subprocess
 
 import pytest
-from tap_zengrc.tap import TapZenGRC
+from landing_tap_zengrc.tap import TapZenGRC
 
 from tests.support import TAP, catalog_selecting, clean_environment, tap_config
 

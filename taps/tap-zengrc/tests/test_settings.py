@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from landing_tap_zengrc.tap import TapZenGRC
 from singer_sdk.exceptions import ConfigValidationError
-from tap_zengrc.tap import TapZenGRC
 
 from tests.support import KEY_ID, KEY_SECRET, catalog_selecting, clean_environment, tap_config
 

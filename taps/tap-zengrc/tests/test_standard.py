@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import atexit
 
+from landing_tap_zengrc.tap import TapZenGRC
 from singer_sdk.testing import get_tap_test_class
-from tap_zengrc.tap import TapZenGRC
 
 from emulators.core import EmulatorServer
 from emulators.registry import create

@@ -2,7 +2,7 @@
 
 Every stream is FULL_TABLE (the API has no change tracking; §2: "100% sync for every refresh") except
 export_security_audit (incremental on its timestamp, the API takes a date range) and export_data (one
-call per not-yet-exported version, remembered per version in state: see :mod:`tap_adaptive.export_data`).
+call per not-yet-exported version, remembered per version in state: see :mod:`landing_tap_adaptive.export_data`).
 Element and attribute names are from wdadaptivepy/vendor samples (§4-§6); where the notes mark a shape
 as inferred, the README says so.
 """
@@ -20,8 +20,8 @@ from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.pagination import BaseAPIPaginator
 from typing_extensions import override
 
-from tap_adaptive.client import EXTRA_FIELDS_SCHEMA, AdaptiveStream
-from tap_adaptive.xmlapi import element
+from landing_tap_adaptive.client import EXTRA_FIELDS_SCHEMA, AdaptiveStream
+from landing_tap_adaptive.xmlapi import element
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context

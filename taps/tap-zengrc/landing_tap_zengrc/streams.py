@@ -11,7 +11,7 @@ import typing as t
 
 from singer_sdk import typing as th
 
-from tap_zengrc.client import EXTRA_FIELDS_PROPERTY, ZenGRCStream
+from landing_tap_zengrc.client import EXTRA_FIELDS_PROPERTY, ZenGRCStream
 
 PERSON = th.ObjectType(
     th.Property("id", th.IntegerType),

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import jpype
 from jpype import dbapi2
 
-from tap_xactly.errors import ConfigError, MissingTableError, TransientDatabaseError, XactlyError
+from landing_tap_xactly.errors import ConfigError, MissingTableError, TransientDatabaseError, XactlyError
 
 LOGGER = logging.getLogger("tap-xactly")
 T = TypeVar("T")

@@ -16,7 +16,7 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 from singer_sdk.singerlib import Catalog
 
-from tap_zengrc.client import (
+from landing_tap_zengrc.client import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_RETRY_SECONDS,
     DEFAULT_REQUEST_TIMEOUT,
@@ -25,7 +25,7 @@ from tap_zengrc.client import (
     describe_error,
     resolve_api_url,
 )
-from tap_zengrc.streams import STREAM_TYPES
+from landing_tap_zengrc.streams import STREAM_TYPES
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -33,7 +33,7 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from tap_zengrc.client import ZenGRCStream
+    from landing_tap_zengrc.client import ZenGRCStream
 
 #: Meltano 4.4 cannot hand a `kind: decimal` setting to a plugin (it JSON-encodes a Decimal and crashes),
 #: so tap-zengrc.meltano.yml declares numeric settings as strings: every numeric setting takes a JSON

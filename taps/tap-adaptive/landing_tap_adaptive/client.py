@@ -20,8 +20,8 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.pagination import BaseAPIPaginator, SinglePagePaginator
 from typing_extensions import override
 
-from tap_adaptive.transport import host_of, is_certificate_failure, retry_after_seconds, session_for
-from tap_adaptive.xmlapi import Envelope, MalformedXMLError, call_body, envelope_of, parse_document, snake
+from landing_tap_adaptive.transport import host_of, is_certificate_failure, retry_after_seconds, session_for
+from landing_tap_adaptive.xmlapi import Envelope, MalformedXMLError, call_body, envelope_of, parse_document, snake
 
 if t.TYPE_CHECKING:
     from backoff.types import Details

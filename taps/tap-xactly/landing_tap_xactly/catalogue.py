@@ -7,7 +7,7 @@ can know.
 
 Where the columns come from (tests/vendor_facts/ holds the test's own copy of the public facts):
 - the 30 objects of the public tap (``github.com/Mashey/test-tap-xactly`` at f6120de,
-  ``tap-xactly/tap_xactly/schemas/<object>.json``, generated from a real tenant, §3.6): all 507 columns,
+  ``tap-xactly/landing_tap_xactly/schemas/<object>.json``, generated from a real tenant, §3.6): all 507 columns,
   in the source's order;
 - the 12 objects GitLab added (§2.2 rows marked G, from GitLab's dbt source models): their notable
   columns plus the common ones of §2.1 (xc_comp_order_item_detail has no ``CREATED_*``).

@@ -18,9 +18,9 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.plugin_base import SingerCommand
 
-from tap_xactly import discovery, inputs, jdbc
-from tap_xactly.client import XactlyStream
-from tap_xactly.errors import ConfigError, XactlyError
+from landing_tap_xactly import discovery, inputs, jdbc
+from landing_tap_xactly.client import XactlyStream
+from landing_tap_xactly.errors import ConfigError, XactlyError
 
 if sys.version_info >= (3, 12):
     from typing import override

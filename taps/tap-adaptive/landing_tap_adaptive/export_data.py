@@ -17,9 +17,9 @@ import requests
 from singer_sdk.exceptions import FatalAPIError
 from typing_extensions import override
 
-from tap_adaptive.client import EXTRA_FIELDS_SCHEMA, AdaptiveStream, ConfigurationError
-from tap_adaptive.streams import VERSION
-from tap_adaptive.xmlapi import Envelope, call_body, element, output_lines, scan_envelope
+from landing_tap_adaptive.client import EXTRA_FIELDS_SCHEMA, AdaptiveStream, ConfigurationError
+from landing_tap_adaptive.streams import VERSION
+from landing_tap_adaptive.xmlapi import Envelope, call_body, element, output_lines, scan_envelope
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context

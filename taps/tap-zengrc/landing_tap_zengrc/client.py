@@ -29,8 +29,8 @@ from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.pagination import BaseHATEOASPaginator
 
-from tap_zengrc.records import EXTRA_FIELDS, RecordConformer
-from tap_zengrc.transport import certificate_failure_message, environment_session, is_certificate_failure
+from landing_tap_zengrc.records import EXTRA_FIELDS, RecordConformer
+from landing_tap_zengrc.transport import certificate_failure_message, environment_session, is_certificate_failure
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -183,7 +183,7 @@ class ZenGRCStream(RESTStream["ParseResult"]):
 
     primary_keys: t.ClassVar[t.Sequence[str]] = ("id",)
     replication_key = None
-    #: Records come straight from JSON and :mod:`tap_zengrc.records` already checked every top-level
+    #: Records come straight from JSON and :mod:`landing_tap_zengrc.records` already checked every top-level
     #: type: the SDK's conformance would only re-walk them (40% of the tap's CPU in profiles).
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
@@ -219,7 +219,7 @@ class ZenGRCStream(RESTStream["ParseResult"]):
     @override
     @property
     def timeout(self) -> int:
-        """Wall-clock seconds for one whole request, body included (:class:`~tap_zengrc.transport.DeadlineAdapter`)."""
+        """Wall-clock seconds for one whole request, body included (see ``transport.DeadlineAdapter``)."""
         return int(number_setting(self.config, "request_timeout", DEFAULT_REQUEST_TIMEOUT))
 
     @override
@@ -315,7 +315,7 @@ class ZenGRCStream(RESTStream["ParseResult"]):
 
     @cached_property
     def conformer(self) -> RecordConformer:
-        """Keeps undeclared fields and repairs drifted types (:mod:`tap_zengrc.records`)."""
+        """Keeps undeclared fields and repairs drifted types (:mod:`landing_tap_zengrc.records`)."""
         return RecordConformer(self.name, self.schema["properties"], self.logger)
 
     @override

@@ -13,9 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tap_xactly import jdbc
-from tap_xactly.catalogue import KNOWN_TABLES, REPLICATION_KEY
-from tap_xactly.errors import TransientDatabaseError, XactlyError
+from landing_tap_xactly import jdbc
+from landing_tap_xactly.catalogue import KNOWN_TABLES, REPLICATION_KEY
+from landing_tap_xactly.errors import TransientDatabaseError, XactlyError
 
 LOGGER = logging.getLogger("tap-xactly")
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tap_xactly.errors import ConfigError
+from landing_tap_xactly.errors import ConfigError
 
 OPTIONS = ("--config", "--state", "--catalog")
 

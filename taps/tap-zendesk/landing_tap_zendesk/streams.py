@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from typing_extensions import override
 
-from tap_zendesk import schemas
-from tap_zendesk.client import (
+from landing_tap_zendesk import schemas
+from landing_tap_zendesk.client import (
     CursorExportStream,
     CursorListStream,
     RecordGoneError,
@@ -24,7 +24,7 @@ from tap_zendesk.client import (
     TimeExportStream,
     ZendeskStream,
 )
-from tap_zendesk.shaping import EXTRA_FIELDS
+from landing_tap_zendesk.shaping import EXTRA_FIELDS
 
 if TYPE_CHECKING:
     import requests

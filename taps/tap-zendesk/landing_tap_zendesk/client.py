@@ -38,8 +38,8 @@ from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
-from tap_zendesk import network, settings
-from tap_zendesk.shaping import RecordShaper
+from landing_tap_zendesk import network, settings
+from landing_tap_zendesk.shaping import RecordShaper
 
 if TYPE_CHECKING:
     from urllib.parse import ParseResult
@@ -248,7 +248,7 @@ class ZendeskStream(RESTStream[Any]):
     read_whole_each_run: ClassVar[bool] = False
     primary_keys: ClassVar[tuple[str, ...]] = ("id",)
     #: Zendesk already sends JSON types, so the SDK's per-field conformance pass (the largest cost
-    #: per record in profiles) is skipped; :class:`~tap_zendesk.shaping.RecordShaper` keeps unknown
+    #: per record in profiles) is skipped; :class:`~landing_tap_zendesk.shaping.RecordShaper` keeps unknown
     #: fields and repairs drifted top-level types instead; nested objects pass through whole.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
     #: Response fields that are neither schema nor extra: side-loads ``generate_child_contexts``
@@ -364,7 +364,7 @@ class ZendeskStream(RESTStream[Any]):
 
     @cached_property
     def shaper(self) -> RecordShaper:
-        """Keeps fields the schema lacks and repairs type drift (see ``tap_zendesk.shaping``)."""
+        """Keeps fields the schema lacks and repairs type drift (see ``landing_tap_zendesk.shaping``)."""
         return RecordShaper(self.name, self.schema, self.logger, self.side_loads)
 
     @override
@@ -623,7 +623,7 @@ class SideloadedStream(Stream):
 
     @cached_property
     def shaper(self) -> RecordShaper:
-        """Keeps fields the schema lacks and repairs type drift (see ``tap_zendesk.shaping``)."""
+        """Keeps fields the schema lacks and repairs type drift (see ``landing_tap_zendesk.shaping``)."""
         return RecordShaper(self.name, self.schema, self.logger)
 
     @override

@@ -21,8 +21,8 @@ import backoff
 from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
-from tap_xactly import jdbc
-from tap_xactly.errors import MissingTableError, TransientDatabaseError, XactlyError
+from landing_tap_xactly import jdbc
+from landing_tap_xactly.errors import MissingTableError, TransientDatabaseError, XactlyError
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -32,8 +32,8 @@ else:
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
-    from tap_xactly.discovery import TableInfo
-    from tap_xactly.tap import TapXactly
+    from landing_tap_xactly.discovery import TableInfo
+    from landing_tap_xactly.tap import TapXactly
 
 #: State entry holding the key of the last row emitted, next to the SDK's replication_key_value.
 KEYSET = "keyset_key"

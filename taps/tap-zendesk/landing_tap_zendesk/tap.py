@@ -16,7 +16,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.plugin_base import SingerCommand
 from typing_extensions import override
 
-from tap_zendesk import inputs, settings, streams
+from landing_tap_zendesk import inputs, settings, streams
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -89,14 +89,14 @@ class OneLineErrorCommand(SingerCommand):
             sys.__excepthook__(exc_type, exc_value, exc_traceback)
             return
         message = str(exc_value) or exc_type.__name__
-        if not exc_type.__module__.startswith(("singer_sdk", "tap_zendesk")):
+        if not exc_type.__module__.startswith(("singer_sdk", "landing_tap_zendesk")):
             message = f"{exc_type.__name__}: {message}"
         self.logger.error("%s", message)
         self.logger.debug("Traceback", exc_info=(exc_type, exc_value, exc_traceback))
 
 
 def check_input_files(args: Sequence[str], logger: logging.Logger) -> None:
-    """Raise :class:`~tap_zendesk.inputs.InputFileError` for an unusable file; warn if nothing is selected."""
+    """Raise :class:`~landing_tap_zendesk.inputs.InputFileError` for an unusable file; warn if nothing is selected."""
     known = streams.STREAM_NAMES
     for option, path in inputs.file_arguments(args):
         document = inputs.load(option, path)

@@ -1,0 +1,5 @@
+"""``python -m landing_tap_zendesk`` = ``tap-zendesk``."""
+
+from landing_tap_zendesk.tap import TapZendesk
+
+TapZendesk.cli()

@@ -1,0 +1,3 @@
+from landing_tap_zengrc.tap import TapZenGRC
+
+TapZenGRC.cli()

@@ -1,3 +1,0 @@
-from tap_zengrc.tap import TapZenGRC
-
-TapZenGRC.cli()
