@@ -101,6 +101,8 @@ class TapAdaptive(Tap):
     """Singer tap for Workday Adaptive Planning (all 23 export methods GitLab's operators load)."""
 
     name = "tap-adaptive"
+    #: Distribution name, so `--version` and `--about` read the installed version (Tap.name is the plugin name).
+    package_name = "landing-tap-adaptive"
     message_writer_class = MsgSpecWriter
 
     config_jsonschema = th.PropertiesList(

@@ -78,6 +78,8 @@ class TapXactly(Tap):
     """Xactly Incent ``xactly.xc_*`` tables through Xactly Connect's JDBC driver."""
 
     name = "tap-xactly"
+    #: Distribution name, so `--version` and `--about` read the installed version (Tap.name is the plugin name).
+    package_name = "landing-tap-xactly"
     message_writer_class = MsgSpecWriter
 
     config_jsonschema = th.PropertiesList(

@@ -112,6 +112,8 @@ class TapZendesk(Tap):
     """Zendesk Support tap: the singer-io tap's streams on the Meltano Singer SDK, any API host."""
 
     name = "tap-zendesk"
+    #: Distribution name, so `--version` and `--about` read the installed version (Tap.name is the plugin name).
+    package_name = "landing-tap-zendesk"
     package_name = DISTRIBUTION
     message_writer_class = MsgSpecWriter
 

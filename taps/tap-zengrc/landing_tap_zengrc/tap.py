@@ -49,6 +49,8 @@ class TapZenGRC(Tap):
     """
 
     name = "tap-zengrc"
+    #: Distribution name, so `--version` and `--about` read the installed version (Tap.name is the plugin name).
+    package_name = "landing-tap-zengrc"
     #: msgspec encodes records about twice as fast as the SDK's default simplejson writer.
     message_writer_class = MsgSpecWriter
 
