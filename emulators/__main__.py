@@ -1,10 +1,8 @@
-"""Command line: ``python -m emulators serve zengrc --port 8711 --seed 1 --volume 200``.
+"""Command line, one form for every emulator: ``python -m emulators serve <name> --port N --seed 1 --volume 200``.
 
-``python -m emulators xactly --port 8715 --volume 200 --workdir output/xactly`` serves the Xactly emulator
-(an H2 database over JDBC, not HTTP) and prints ``{"name": "xactly", "url": <jdbc url>}``.
-
-On start it prints one JSON line ``{"name": ..., "url": ...}`` (useful with ``--port 0``) and serves
-until interrupted.
+``name`` is an HTTP emulator (zengrc, zendesk, adaptive) or ``xactly``, which is an H2 database reached by
+JDBC rather than HTTP (its extra flags: ``--table``, ``--workdir``). On start it prints one JSON line
+``{"name": ..., "url": ...}`` (an http:// or jdbc: URL; useful with ``--port 0``) and serves until interrupted.
 """
 
 from __future__ import annotations
@@ -19,6 +17,9 @@ from typing import Any
 
 from emulators.core.server import EmulatorServer
 from emulators.registry import HTTP_EMULATORS, create
+
+#: Not HTTP: the Xactly emulator is an H2 database served over TCP and reached through a JDBC driver.
+JDBC_EMULATORS = ("xactly",)
 
 
 def _option(text: str) -> tuple[str, Any]:
@@ -37,20 +38,16 @@ def build_parser() -> argparse.ArgumentParser:
     """Arguments of the emulator CLI."""
     parser = argparse.ArgumentParser(prog="emulators", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve one HTTP emulator")
-    serve.add_argument("name", choices=sorted(HTTP_EMULATORS))
-    serve.add_argument("--host", default="127.0.0.1")
+    serve = sub.add_parser("serve", help="serve one emulator")
+    serve.add_argument("name", choices=sorted([*HTTP_EMULATORS, *JDBC_EMULATORS]))
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP emulators: address to listen on")
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
     serve.add_argument("--seed", type=int, default=1)
-    serve.add_argument("--volume", type=int, default=100, help="records per collection")
-    serve.add_argument("--faults", type=Path, help="JSON file with a fault plan")
-    serve.add_argument("--option", type=_option, action="append", default=[], help="source option key=value")
-    xactly = sub.add_parser("xactly", help="serve the Xactly emulator (H2 over TCP, reached by JDBC)")
-    xactly.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    xactly.add_argument("--seed", type=int, default=1)
-    xactly.add_argument("--volume", type=int, default=100, help="rows per keyed table")
-    xactly.add_argument("--table", action="append", help="only these tables (repeatable)")
-    xactly.add_argument("--workdir", type=Path, help="database folder (default: a temporary one)")
+    serve.add_argument("--volume", type=int, default=100, help="records per collection (xactly: rows per keyed table)")
+    serve.add_argument("--faults", type=Path, help="HTTP emulators: JSON file with a fault plan")
+    serve.add_argument("--option", type=_option, action="append", default=[], help="HTTP emulators: option key=value")
+    serve.add_argument("--table", action="append", help="xactly: only these tables (repeatable)")
+    serve.add_argument("--workdir", type=Path, help="xactly: database folder (default: a temporary one)")
     return parser
 
 
@@ -77,8 +74,16 @@ def serve_xactly(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
-    args = build_parser().parse_args(argv)
-    if args.command == "xactly":
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    http_only = {"--faults": args.faults, "--option": args.option}
+    xactly_only = {"--table": args.table, "--workdir": args.workdir}
+    wrong = [flag for flag, value in (xactly_only if args.name in HTTP_EMULATORS else http_only).items() if value]
+    if wrong:
+        # Silently ignoring a flag would serve other data than the caller asked for.
+        sys.stderr.write(f"emulators: {', '.join(wrong)} does not apply to the {args.name} emulator\n")
+        return 2
+    if args.name in JDBC_EMULATORS:
         return serve_xactly(args)
     faults = json.loads(args.faults.read_text()) if args.faults else None
     options = dict(args.option)

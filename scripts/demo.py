@@ -41,7 +41,19 @@ JOBS: list[str] = [
 
 def start_xactly() -> subprocess.Popen[bytes]:
     """The Xactly emulator is an H2 database over JDBC, not HTTP: ready once it prints its JDBC URL."""
-    cmd = [str(BIN / "python"), "-m", "emulators", "xactly", "--port", "8715", "--seed", "1", "--volume", "200"]
+    cmd = [
+        str(BIN / "python"),
+        "-m",
+        "emulators",
+        "serve",
+        "xactly",
+        "--port",
+        "8715",
+        "--seed",
+        "1",
+        "--volume",
+        "200",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE)
     assert proc.stdout is not None
     if not proc.stdout.readline():
