@@ -112,20 +112,20 @@ def tap_class(package: TapPackage) -> Any:
     return getattr(importlib.import_module(module_name), class_name)
 
 
-def _types(prop: Any) -> list[str]:
+def json_types(prop: Any) -> list[str]:
     """Every non-null JSON type a property admits, through ``anyOf``/``oneOf`` branches."""
     if isinstance(prop, str):
         return [] if prop == "null" else [prop]
     declared = prop.get("type", [])
     found = [declared] if isinstance(declared, str) else list(declared)
     for branch in prop.get("anyOf", []) + prop.get("oneOf", []):
-        found += _types(branch)
+        found += json_types(branch)
     return [t for t in found if t != "null"]
 
 
 def setting_kind(prop: dict[str, Any]) -> str:
     """Meltano kind of one JSON-schema property; ``number`` becomes ``string`` (see the module docstring)."""
-    types = _types(prop)
+    types = json_types(prop)
     if "boolean" in types:
         return "boolean"
     if "integer" in types:

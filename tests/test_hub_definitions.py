@@ -26,7 +26,8 @@ LAUNCHER_SETTINGS = {"hash_key": ("string", True), "hash_fields": ("object", Fal
 
 def _load_generator() -> ModuleType:
     spec = importlib.util.spec_from_file_location("hub_definition", ROOT / "scripts" / "hub_definition.py")
-    assert spec and spec.loader
+    assert spec
+    assert spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses resolve the module by name
     spec.loader.exec_module(module)
@@ -104,7 +105,7 @@ def test_fractional_settings_are_strings_never_decimal() -> None:
     for package in hub.TAPS:
         definition = yaml.safe_load(hub.path_of(package).read_text())
         assert "decimal" not in {entry["kind"] for entry in definition["settings"]}, package.plugin
-        numbers = [name for name, prop in hub.own_settings(package).items() if "number" in hub._types(prop)]
+        numbers = [name for name, prop in hub.own_settings(package).items() if "number" in hub.json_types(prop)]
         for name in numbers:
             assert hub.setting_kind(hub.own_settings(package)[name]) == "string", f"{package.plugin}.{name}"
 
