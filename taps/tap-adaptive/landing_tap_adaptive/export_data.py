@@ -17,8 +17,10 @@ import requests
 from singer_sdk.exceptions import FatalAPIError
 from typing_extensions import override
 
-from landing_tap_adaptive.client import EXTRA_FIELDS_SCHEMA, AdaptiveStream, ConfigurationError
-from landing_tap_adaptive.streams import VERSION
+from landing_tap_adaptive import schemas
+from landing_tap_adaptive.client import AdaptiveStream
+from landing_tap_adaptive.errors import ConfigurationError
+from landing_tap_adaptive.flatten import ElementShape
 from landing_tap_adaptive.xmlapi import Envelope, call_body, element, output_lines, scan_envelope
 
 if t.TYPE_CHECKING:
@@ -37,9 +39,8 @@ class ExportVersionsStream(AdaptiveStream):
 
     name = "export_versions"
     method = "exportVersions"
-    node_tags: t.ClassVar[dict[str, str | None]] = {"version": None}
-    fields: t.ClassVar[dict[str, str]] = VERSION
-    hierarchy = True
+    shape = ElementShape({"version": None}, schemas.VERSION, hierarchy=True)
+    schema = shape.schema()
     primary_keys = ("id",)
 
     _targets: frozenset[int] = frozenset()
@@ -104,35 +105,7 @@ class ExportDataStream(AdaptiveStream):
     parent_stream_type = ExportVersionsStream
     state_partitioning_keys: t.ClassVar[list[str]] = ["version_id"]
     primary_keys = ("version_id", "account_code", "level_code", "dimension_key", "period")
-    schema: t.ClassVar[dict[str, t.Any]] = {
-        "type": "object",
-        "properties": {
-            "version_id": {"type": ["integer"]},
-            "version_name": {"type": ["string"]},
-            "account_code": {"type": ["string"]},
-            "account_name": {"type": ["string", "null"]},
-            "level_code": {"type": ["string"]},
-            "level_name": {"type": ["string", "null"]},
-            "dimensions": {
-                "type": ["array", "null"],
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "dimension": {"type": "string"},
-                        "code": {"type": ["string", "null"]},
-                        "name": {"type": ["string", "null"]},
-                    },
-                },
-            },
-            "dimension_key": {"type": ["string"]},
-            "period": {"type": ["string"]},
-            "period_start": {"type": ["string", "null"], "format": "date"},
-            "value": {"type": ["number", "null"]},
-            "value_status": {"type": ["string"], "enum": ["value", "blank", "invalid"]},
-            # Every CSV column has a role (base, dimension or period), so nothing lands here today.
-            "extra_fields": EXTRA_FIELDS_SCHEMA,
-        },
-    }
+    schema = schemas.EXPORT_DATA.to_dict()
 
     #: A run exports only versions not exported before: earlier versions' rows must stay live.
     activate_versions = False

@@ -1,10 +1,8 @@
-"""The 23 export methods GitLab's operators load (adaptive.md §2), declared as one table.
+"""The 23 export methods GitLab's operators load (adaptive.md §2): one table, plus the few that need code.
 
 Every stream is FULL_TABLE (the API has no change tracking; §2: "100% sync for every refresh") except
 export_security_audit (incremental on its timestamp, the API takes a date range) and export_data (one
 call per not-yet-exported version, remembered per version in state: see :mod:`landing_tap_adaptive.export_data`).
-Element and attribute names are from wdadaptivepy/vendor samples (§4-§6); where the notes mark a shape
-as inferred, the README says so.
 """
 
 from __future__ import annotations
@@ -15,200 +13,123 @@ import io
 import typing as t
 from datetime import UTC, datetime
 
-import requests
+from singer_sdk import typing as th
 from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.pagination import BaseAPIPaginator
 from typing_extensions import override
 
-from landing_tap_adaptive.client import EXTRA_FIELDS_SCHEMA, AdaptiveStream
-from landing_tap_adaptive.xmlapi import element
+from landing_tap_adaptive import schemas
+from landing_tap_adaptive.client import AdaptiveStream
+from landing_tap_adaptive.flatten import ElementShape
+from landing_tap_adaptive.xmlapi import element, parse_document
 
 if t.TYPE_CHECKING:
+    import requests
     from singer_sdk.helpers.types import Context
 
 
-def _f(spec: str) -> dict[str, str]:
-    """``"id:int name code:str"`` → {"id": "int", "name": "str", "code": "str"} (default kind str)."""
-    result = {}
-    for item in spec.split():
-        name, _, kind = item.partition(":")
-        result[name] = kind or "str"
-    return result
+class Export(t.NamedTuple):
+    """One parameterless export: stream name, API method, element shape, key, request elements."""
 
-
-ACCOUNT = _f(
-    "id:int code name accountTypeCode description shortName timeStratum displayAs isAssumption:bool "
-    "suppressZeroes:bool isDefaultRoot:bool decimalPrecision:int planBy exchangeRateType isImportable:bool "
-    "balanceType dataEntryType timeRollup timeWeightAcctId:int hasSalaryDetail:bool dataPrivacy subType "
-    "startExpanded:bool isBreakbackEligible:bool levelDimRollup rollupText enableActuals:bool isGroup:bool "
-    "isIntercompany:bool formula isLinked:bool isSystem:bool owningSheetId:int"
-)
-LEVEL = _f(
-    "id:int code name displayName currency publishCurrency shortName availableStart availableEnd "
-    "isImportable:bool workflowStatus isElimination:bool isLinked:bool hasChildren:bool description"
-)
-VERSION = _f(
-    "id:int name shortName type isVirtual:bool description isDefaultVersion:bool isLocked:bool "
-    "hasAuditTrail:bool enabledForWorkflow:bool isImportable:bool startVer endVer startScroll "
-    "completedValuesThru leftScroll startPlan endPlan lockLeading isPredictive:bool"
-)
-DIMENSION = _f(
-    "id:int name code displayName shortName description displayNameType autoCreate:bool listDimension:bool "
-    "keepSorted:bool useOnLevels:bool seqNo:int"
-)
-ATTRIBUTE = _f(
-    "id:int name code displayName description type displayNameType autoCreate:bool keepSorted:bool "
-    "dimensionId:int seqNo:int"
-)
-TIME = _f(
-    "id:int code label shortName inUse:bool isDefault:bool stratumId:int start:date end:date timeslot:int "
-    "encodedTimePeriod legacyReportTimeId legacySheetTimeId"
-)
-USER = _f(
-    "id:int guid login email name position permissionSetIds:list groupIds:list alternateEmail samlFedId "
-    "timeZone homepage country usState perspective perspectiveName dashboard dashboardName netsuiteLogin "
-    "salesforceLogin createdDate:datetime lastLogin:datetime failedAttempts:int locked:bool"
-)
-
-
-class _Spec(t.NamedTuple):
     name: str
     method: str
-    node_tags: dict[str, str | None]
-    fields: dict[str, str]
+    shape: ElementShape
     key: tuple[str, ...] = ("id",)
-    hierarchy: bool = False
-    has_attributes: bool = False
-    root_key: str | None = None
-    child_fields: dict[str, str] = {}
     request: str = ""
 
 
-#: Parameterless exports: (stream, method, element tag(s), fields, key, tree?, attribute lists?, ...).
-SIMPLE_EXPORTS: list[_Spec] = [
-    _Spec(
+def _flat(tag: str, attributes: th.PropertiesList) -> ElementShape:
+    return ElementShape({tag: None}, attributes)
+
+
+#: Parameterless exports, one row each (no copy-pasted classes, STYLE.md).
+SIMPLE_EXPORTS: list[Export] = [
+    Export(
         "export_accounts",
         "exportAccounts",
-        {"account": None},
-        ACCOUNT,
-        hierarchy=True,
-        has_attributes=True,
+        ElementShape({"account": None}, schemas.ACCOUNT, hierarchy=True, has_attributes=True),
         request=element("include", {"attributes": True}),
     ),
-    _Spec(
-        "export_active_currencies",
-        "exportActiveCurrencies",
-        {"currency": None},
-        _f("id:int code precision:int isReportingCurrency:bool userDefined:bool description"),
-    ),
-    _Spec(
+    Export("export_active_currencies", "exportActiveCurrencies", _flat("currency", schemas.ACTIVE_CURRENCIES)),
+    Export(
         "export_attributes",
         "exportAttributes",
-        {"attribute": "attribute", "attributeValue": "attribute_value"},
-        ATTRIBUTE,
+        ElementShape(
+            {"attribute": "attribute", "attributeValue": "attribute_value"},
+            schemas.ATTRIBUTE,
+            hierarchy=True,
+            root_key="attribute_id",
+        ),
         key=("node_type", "id"),
-        hierarchy=True,
-        root_key="attribute_id",
     ),
-    _Spec("export_customer_logo", "exportCustomerLogo", {"logo": None}, _f("url"), key=("url",)),
-    _Spec(
-        "export_dimension_families",
-        "exportDimensionFamilies",
-        {"family": None},
-        _f("id:int name accounts:list dimensions:list"),
-    ),
-    _Spec(
+    Export("export_customer_logo", "exportCustomerLogo", _flat("logo", schemas.CUSTOMER_LOGO), key=("url",)),
+    Export("export_dimension_families", "exportDimensionFamilies", _flat("family", schemas.DIMENSION_FAMILIES)),
+    Export(
         "export_dimensions",
         "exportDimensions",
-        {"dimension": "dimension", "dimensionValue": "dimension_value"},
-        DIMENSION,
+        ElementShape(
+            {"dimension": "dimension", "dimensionValue": "dimension_value"},
+            schemas.DIMENSION,
+            hierarchy=True,
+            has_attributes=True,
+            root_key="dimension_id",
+        ),
         # A dimension value is addressed within its dimension (exportData's <dimensionValue dimName= code=>,
         # adaptive.md §4), so the dimension is part of its key.
         key=("node_type", "dimension_id", "id"),
-        hierarchy=True,
-        has_attributes=True,
-        root_key="dimension_id",
         request=element("include", {"dimensionValues": True, "attributes": True}),
     ),
-    _Spec(
-        "export_dimension_mapping",
-        "exportDimensionMapping",
-        {"mapping": None},
-        _f("id:int name dimensionId:int sourceValue targetValue"),
-    ),
-    _Spec("export_groups", "exportGroups", {"group": None}, _f("id:int name isGlobal:bool ownerId:int")),
-    _Spec(
+    Export("export_dimension_mapping", "exportDimensionMapping", _flat("mapping", schemas.DIMENSION_MAPPING)),
+    Export("export_groups", "exportGroups", _flat("group", schemas.GROUPS)),
+    Export(
         "export_instances",
         "exportInstances",
-        {"instance": None},
-        _f(
-            "code name sessionTimeout:int calendarType systemCurrency products:list options:list "
-            "notificationType "
-            "workdayTenantID workdayEnvironment workdayUiUrl workdayRestUrl datasources"
-        ),
+        _flat("instance", schemas.INSTANCES),
         key=("code",),
         request=element("include", {"accessibleInstances": True}),
     ),
-    _Spec(
+    Export(
         "export_levels",
         "exportLevels",
-        {"level": None},
-        LEVEL,
-        hierarchy=True,
-        has_attributes=True,
+        ElementShape({"level": None}, schemas.LEVEL, hierarchy=True, has_attributes=True),
         request=element("include", {"attributes": True}),
     ),
-    _Spec("export_locales", "exportLocales", {"locale": None}, _f("code name isDefault:bool"), key=("code",)),
-    _Spec("export_roles", "exportRoles", {"role": None}, _f("id:int name permissions:list")),
-    _Spec(
+    Export("export_locales", "exportLocales", _flat("locale", schemas.LOCALES), key=("code",)),
+    Export("export_roles", "exportRoles", _flat("role", schemas.ROLES)),
+    Export(
         "export_permission_sets",
         "exportPermissionSets",
-        {"permission_set": None, "permissionSet": None},
-        _f("id:int name permissions:list"),
+        ElementShape({"permission_set": None, "permissionSet": None}, schemas.PERMISSION_SETS),
     ),
-    _Spec(
+    Export(
         "export_time",
         "exportTime",
-        {"stratum": "stratum", "period": "period"},
-        TIME,
+        ElementShape({"stratum": "stratum", "period": "period"}, schemas.TIME, hierarchy=True),
         key=("node_type", "id"),
-        hierarchy=True,
         request=element("options", {"includeAllLocales": False, "includeLegacyInformation": False}),
     ),
-    _Spec(
+    Export(
         "export_users",
         "exportUsers",
-        {"user": None},
-        USER,
-        child_fields={"subscriptions": "object"},
+        ElementShape({"user": None}, schemas.USER, child_fields={"subscriptions": "object"}),
         request=element("include", {"groups": True}),
     ),
 ]
 
 
-def _stream_class(spec: _Spec, base: type[AdaptiveStream] = AdaptiveStream) -> type[AdaptiveStream]:
-    """Build a stream class from one table row (no copy-pasted classes, STYLE.md)."""
-    body = spec.request
-
-    def call_children(self: AdaptiveStream, context: Context | None, next_page_token: t.Any) -> str:
-        return body
-
+def _stream_class(export: Export) -> type[AdaptiveStream]:
+    """Build a stream class from one table row."""
+    tree = ", trees flattened with parent_id/depth/path." if export.shape.hierarchy else "."
     attrs: dict[str, t.Any] = {
-        "name": spec.name,
-        "method": spec.method,
-        "node_tags": spec.node_tags,
-        "fields": spec.fields,
-        "primary_keys": spec.key,
-        "hierarchy": spec.hierarchy,
-        "has_attributes": spec.has_attributes,
-        "root_key": spec.root_key,
-        "child_fields": spec.child_fields,
-        "__doc__": f"{spec.method}: full table, one record per element"
-        + (", trees flattened with parent_id/depth/path." if spec.hierarchy else "."),
+        "name": export.name,
+        "method": export.method,
+        "shape": export.shape,
+        "schema": export.shape.schema(),
+        "primary_keys": export.key,
+        "request_children": export.request,
+        "__doc__": f"{export.method}: full table, one record per element{tree}",
     }
-    if body:
-        attrs["call_children"] = call_children
-    return type(f"{spec.name.title().replace('_', '')}Stream", (base,), attrs)
+    return type(f"{export.name.title().replace('_', '')}Stream", (AdaptiveStream,), attrs)
 
 
 class ExportTransactionDefinitionStream(AdaptiveStream):
@@ -217,17 +138,7 @@ class ExportTransactionDefinitionStream(AdaptiveStream):
     name = "export_transaction_definition"
     method = "exportTransactionDefinition"
     primary_keys = ("field_type", "name")
-    schema: t.ClassVar[dict[str, t.Any]] = {
-        "type": "object",
-        "properties": {
-            "field_type": {"type": ["string"]},
-            "name": {"type": ["string"]},
-            "id": {"type": ["string", "null"]},
-            "position": {"type": ["integer"]},
-            "values": {"type": ["array", "null"], "items": {"type": "object"}},
-            "extra_fields": EXTRA_FIELDS_SCHEMA,
-        },
-    }
+    schema = schemas.TRANSACTION_DEFINITION.to_dict()
 
     @override
     def parse_response(self, response: requests.Response) -> t.Iterable[dict[str, t.Any]]:
@@ -237,7 +148,7 @@ class ExportTransactionDefinitionStream(AdaptiveStream):
                 continue
             extra = {k: v for k, v in field.attrib.items() if k not in {"name", "id"}} or None
             if extra:
-                self.note_extra_fields(extra)
+                self.variance.extra_fields(extra)
             yield {
                 "field_type": field.tag,
                 "name": field.get("name") or field.tag,
@@ -258,10 +169,9 @@ class ExportSecurityAuditStream(AdaptiveStream):
 
     name = "export_security_audit"
     method = "exportSecurityAudit"
-    node_tags: t.ClassVar[dict[str, str | None]] = {"event": None}
-    fields: t.ClassVar[dict[str, str]] = _f("dateTime:datetime eventType actor ipAddress interface outcome details")
+    shape = _flat("event", schemas.SECURITY_AUDIT)
+    schema = shape.schema(th.PropertiesList(th.Property("event_id", th.StringType, required=True)))
     primary_keys = ("event_id",)
-    extra_properties: t.ClassVar[dict[str, t.Any]] = {"event_id": {"type": ["string"]}}
     replication_key = "date_time"
     is_sorted = False
 
@@ -282,16 +192,8 @@ class ExportSecurityAuditStream(AdaptiveStream):
         return row
 
 
-class _SheetChild(AdaptiveStream):
-    """Methods that take one modeled sheet: children of export_sheets (they fan out per sheet)."""
-
-    state_partitioning_keys: t.ClassVar[list[str]] = []
-    extra_properties: t.ClassVar[dict[str, t.Any]] = {"sheet_id": {"type": ["integer"]}}
-
-    @override
-    def post_process(self, row: dict[str, t.Any], context: Context | None = None) -> dict[str, t.Any] | None:
-        row.setdefault("sheet_id", (context or {}).get("sheet_id"))
-        return row
+#: Column the per-sheet methods add: the modeled sheet they were called for.
+SHEET_ID = th.PropertiesList(th.Property("sheet_id", th.IntegerType, required=True))
 
 
 class ExportSheetsStream(AdaptiveStream):
@@ -299,8 +201,8 @@ class ExportSheetsStream(AdaptiveStream):
 
     name = "export_sheets"
     method = "exportSheets"
-    node_tags: t.ClassVar[dict[str, str | None]] = {"sheet": None}
-    fields: t.ClassVar[dict[str, str]] = _f("id:int name type prefix description isGlobal:bool")
+    shape = _flat("sheet", schemas.SHEETS)
+    schema = shape.schema()
     primary_keys = ("id",)
 
     @override
@@ -310,17 +212,25 @@ class ExportSheetsStream(AdaptiveStream):
             yield {"sheet_id": record["id"], "sheet_name": record["name"]}
 
 
+class _SheetChild(AdaptiveStream):
+    """Methods that take one modeled sheet: children of export_sheets (they fan out per sheet)."""
+
+    parent_stream_type = ExportSheetsStream
+    state_partitioning_keys: t.ClassVar[list[str]] = []
+
+    @override
+    def post_process(self, row: dict[str, t.Any], context: Context | None = None) -> dict[str, t.Any] | None:
+        row.setdefault("sheet_id", (context or {}).get("sheet_id"))
+        return row
+
+
 class ExportSheetDefinitionStream(_SheetChild):
     """exportSheetDefinition per modeled sheet (``<modeled-sheet id>``); columns kept as JSON objects."""
 
     name = "export_sheet_definition"
     method = "exportSheetDefinition"
-    parent_stream_type = ExportSheetsStream
-    node_tags: t.ClassVar[dict[str, str | None]] = {"modeled-sheet": None}
-    fields: t.ClassVar[dict[str, str]] = _f(
-        "id:int prefix name description available-in-actuals:bool allow-splits:bool split-column-title strataId:int"
-    )
-    child_fields: t.ClassVar[dict[str, str]] = {"columns": "elements"}
+    shape = ElementShape({"modeled-sheet": None}, schemas.SHEET_DEFINITION, child_fields={"columns": "elements"})
+    schema = shape.schema(SHEET_ID)
     primary_keys = ("id",)
 
     @override
@@ -333,10 +243,10 @@ class ExportModeledSheetStream(_SheetChild):
 
     name = "export_modeled_sheet"
     method = "exportModeledSheet"
-    parent_stream_type = ExportSheetsStream
-    node_tags: t.ClassVar[dict[str, str | None]] = {"model": None, "modeled-sheet": None}
-    fields: t.ClassVar[dict[str, str]] = _f("id:int name isGlobal:bool allowSplits:bool")
-    child_fields: t.ClassVar[dict[str, str]] = {"columns": "elements"}
+    shape = ElementShape(
+        {"model": None, "modeled-sheet": None}, schemas.MODELED_SHEET, child_fields={"columns": "elements"}
+    )
+    schema = shape.schema(SHEET_ID)
     primary_keys = ("sheet_id",)
 
     @override
@@ -344,30 +254,47 @@ class ExportModeledSheetStream(_SheetChild):
         return element("exportModel", {"sheetToExport": (context or {})["sheet_name"]})
 
 
-class _JobPaginator(BaseAPIPaginator[int]):
-    """Pages of exportConfigurableModelData, the one paged export (``<job jobNumber pageNumber>``, §7)."""
+class JobPage(t.NamedTuple):
+    """Where a page of exportConfigurableModelData sits: the server's job and the page within it."""
 
-    def __init__(self, stream: ExportConfigurableModelDataStream) -> None:
-        super().__init__(0)
-        self.stream = stream
-        self.seen: set[tuple[str, int]] = set()
+    job_number: str
+    page_number: int
+
+
+def job_page(response: requests.Response) -> tuple[JobPage, bool]:
+    """The ``<job jobNumber pageNumber isLastPage>`` of a model-data response (adaptive.md §7)."""
+    job = parse_document(response.content).find("output/job")
+    if job is None:
+        return JobPage("0", 0), True
+    page = JobPage(job.get("jobNumber", "0"), int(job.get("pageNumber", "0")))
+    return page, job.get("isLastPage", "true").lower() == "true"
+
+
+class JobPaginator(BaseAPIPaginator[JobPage | None]):
+    """Pages of exportConfigurableModelData, the one paged export: the next page of the server's job.
+
+    A cycle of any length (0 → 1 → 0) would page forever; the SDK only catches a page repeating itself.
+    """
+
+    def __init__(self, stream_name: str) -> None:
+        """Start at the first page of a new job (no token)."""
+        super().__init__(None)
+        self.stream_name = stream_name
+        self.seen: set[JobPage] = set()
 
     @override
-    def get_next(self, response: requests.Response) -> int | None:
-        job = self.stream.last_job
-        if job is None or job.get("isLastPage", "true").lower() == "true":
+    def get_next(self, response: requests.Response) -> JobPage | None:
+        page, last = job_page(response)
+        if last:
             return None
-        self.stream.job_number = job.get("jobNumber", "0")
-        page = int(job.get("pageNumber", "0"))
-        # A cycle of any length (0 → 1 → 0) would page forever; the SDK only catches a page repeating itself.
-        if (self.stream.job_number, page) in self.seen:
+        if page in self.seen:
             msg = (
-                f"stream {self.stream.name}: the API answered page {page} of job {self.stream.job_number} twice "
-                "(pagination cycle); stopping instead of reading it again"
+                f"stream {self.stream_name}: the API answered page {page.page_number} of job {page.job_number} "
+                "twice (pagination cycle); stopping instead of reading it again"
             )
             raise FatalAPIError(msg)
-        self.seen.add((self.stream.job_number, page))
-        return page + 1
+        self.seen.add(page)
+        return JobPage(page.job_number, page.page_number + 1)
 
 
 class ExportConfigurableModelDataStream(_SheetChild):
@@ -378,22 +305,8 @@ class ExportConfigurableModelDataStream(_SheetChild):
 
     name = "export_configurable_model_data"
     method = "exportConfigurableModelData"
-    parent_stream_type = ExportSheetsStream
     primary_keys = ("sheet_id", "version", "page_number", "row_in_page")
-    schema: t.ClassVar[dict[str, t.Any]] = {
-        "type": "object",
-        "properties": {
-            "sheet_id": {"type": ["integer"]},
-            "sheet_name": {"type": ["string"]},
-            "version": {"type": ["string"]},
-            "page_number": {"type": ["integer"]},
-            "row_in_page": {"type": ["integer"]},
-            "values": {"type": ["object"]},
-            "extra_fields": EXTRA_FIELDS_SCHEMA,
-        },
-    }
-    last_job: dict[str, str] | None = None
-    job_number = "0"
+    schema = schemas.CONFIGURABLE_MODEL_DATA.to_dict()
 
     @property
     def version_label(self) -> str:
@@ -401,23 +314,17 @@ class ExportConfigurableModelDataStream(_SheetChild):
         return str(self.config.get("model_data_version") or "(default version)")
 
     @override
-    def get_new_paginator(self) -> BaseAPIPaginator[t.Any]:
-        self.job_number = "0"
-        return _JobPaginator(self)
+    def get_new_paginator(self) -> JobPaginator:
+        return JobPaginator(self.name)
 
     @override
-    def call_children(self, context: Context | None, next_page_token: t.Any) -> str:
+    def call_children(self, context: Context | None, next_page_token: JobPage | None) -> str:
         name = self.config.get("model_data_version")
         version = element("version", {"name": name}) if name else element("version", {"isDefault": True})
+        page = next_page_token or JobPage("0", 0)
         return (
             version
-            + element(
-                "job",
-                {
-                    "jobNumber": self.job_number if next_page_token else "0",
-                    "pageNumber": next_page_token or 0,
-                },
-            )
+            + element("job", {"jobNumber": page.job_number, "pageNumber": page.page_number})
             + element(
                 "modeled-sheet",
                 {"name": (context or {})["sheet_name"], "includeAllColumns": True, "isGetAllRows": True},
@@ -428,8 +335,7 @@ class ExportConfigurableModelDataStream(_SheetChild):
     def parse_response(self, response: requests.Response) -> t.Iterable[dict[str, t.Any]]:
         root = self.parsed_root(response)
         job = root.find("output/job")
-        self.last_job = None if job is None else dict(job.attrib)
-        page = int(self.last_job.get("pageNumber", "0")) if self.last_job else 0
+        page = int(job.get("pageNumber", "0")) if job is not None else 0
         data = root.find("output/data")
         text = (data.text or "") if data is not None else ""
         # Records end at "\n" only: quoted cells may hold newlines or U+2028 (splitlines() breaks on both).
@@ -461,4 +367,4 @@ class ExportConfigurableModelDataStream(_SheetChild):
         return row
 
 
-SIMPLE_STREAMS: list[type[AdaptiveStream]] = [_stream_class(spec) for spec in SIMPLE_EXPORTS]
+SIMPLE_STREAMS: list[type[AdaptiveStream]] = [_stream_class(export) for export in SIMPLE_EXPORTS]

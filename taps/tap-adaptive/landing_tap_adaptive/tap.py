@@ -16,7 +16,7 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 from typing_extensions import override
 
-from landing_tap_adaptive.client import ConfigurationError
+from landing_tap_adaptive.errors import ConfigurationError
 from landing_tap_adaptive.export_data import ExportDataStream, ExportVersionsStream
 from landing_tap_adaptive.streams import (
     SIMPLE_STREAMS,

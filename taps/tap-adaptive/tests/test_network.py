@@ -82,7 +82,7 @@ def tls_emulator(tmp_path: Path) -> Iterator[tuple[str, Path, object]]:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
         await site.start()
-        return int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        return int(runner.addresses[0][1])
 
     port = asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=30)
     yield f"https://127.0.0.1:{port}", ca, emulator
