@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import islice
 from typing import Any, ClassVar
 
 import orjson
 from aiohttp import web
 
-from emulators.core import Collection, HttpEmulator
-from emulators.core.collection import Record
+from emulators.core import HttpEmulator, SeededCollection
+from emulators.core.clock import EPOCH
+from emulators.core.collection import Make, Record, Touch, mix, text_seed
 from emulators.core.server import basic_credentials, json_response
 
 DEFAULT_PAGE_SIZE = 50
@@ -132,6 +134,9 @@ def _stamp(moment: datetime, rng: random.Random) -> str:
 class ZenGRCEmulator(HttpEmulator):
     """Serves every ZenGRC collection of the notes from seeded data.
 
+    Records are generated from the seed when a page asks for them (constant memory at any volume);
+    ground truth: :meth:`truth` (records, small volumes) and :meth:`summary` (any volume).
+
     Options: ``username``/``password`` (the API key id/secret it accepts), ``only`` (comma-separated
     collections to populate with ``volume`` records; others stay empty — benchmarks use it),
     ``extra_fields`` (fields added to every object, like a tenant's undocumented ones),
@@ -148,25 +153,33 @@ class ZenGRCEmulator(HttpEmulator):
         self.forbidden = set(str(forbidden).split(",")) if forbidden else set()
         only = options.get("only")
         populated = set(str(only).split(",")) if only else set(TYPES)
+        self._name_seed = text_seed(f"{self.name}:{seed}:people:names")
+        # Person refs draw an id among the seeded people and derive its name from the id: no lookup.
+        self.people_count = max(volume, 1) if "people" in populated else 0
         for path in TYPES:
-            self.collections[path] = Collection(path, self._maker(path), self._toucher(path))
-        # People first so that person refs point at real people.
-        people = self.collections["people"]
-        people.populate(max(volume, 1) if "people" in populated else 0, self.rng("people"))
-        for path, collection in self.collections.items():
-            if path != "people" and path in populated:
-                collection.populate(volume, self.rng(path))
+            count = self.people_count if path == "people" else (volume if path in populated else 0)
+            self.collections[path] = SeededCollection(
+                path,
+                self._maker(path),
+                self._toucher(path),
+                seed=f"{self.name}:{seed}:{path}",
+                count=count,
+                history=(0.0, 0.9),
+            )
 
     # -- data ------------------------------------------------------------------------------------
 
+    def person_name(self, person_id: int) -> tuple[str, str]:
+        """(first, last) name of person ``person_id``: derived from the id, so refs need no lookup."""
+        drawn = mix(self._name_seed, person_id)
+        return FIRST[drawn % len(FIRST)], LAST[(drawn >> 16) % len(LAST)]
+
     def _person_ref(self, rng: random.Random) -> dict[str, Any] | None:
-        people = self.collections["people"]
-        if not len(people):
+        if not self.people_count:
             return None
-        person = people.get(rng.randint(1, people.next_id - 1))
-        if person is None:
-            return None
-        return {"id": person["id"], "name": person["name"], "type": "Person"}
+        person_id = rng.randint(1, self.people_count)
+        first, last = self.person_name(person_id)
+        return {"id": person_id, "name": f"{first} {last}", "type": "Person"}
 
     def _people(self, rng: random.Random, most: int = 3) -> list[dict[str, Any]]:
         refs = (self._person_ref(rng) for _ in range(rng.randint(0, most)))
@@ -181,17 +194,21 @@ class ZenGRCEmulator(HttpEmulator):
             "type": TYPES.get(kind, kind.rstrip("s").title().replace("_", "")),
         }
 
-    def _maker(self, path: str) -> Any:
-        def make(record_id: int, rng: random.Random) -> Record:
-            created = self.clock.history_point(rng.random() * 0.9)
-            updated = created + timedelta(seconds=rng.randint(0, 30 * 86_400))
-            return self._build(path, record_id, rng, created, min(updated, self.clock.now))
+    def _maker(self, path: str) -> Make:
+        def make(record_id: int, rng: random.Random, born: datetime | None) -> Record:
+            if born is not None:
+                return self._build(path, record_id, rng, born, born)
+            collection = self.collections[path]
+            assert isinstance(collection, SeededCollection)
+            updated = min(collection.history_moment(record_id), self.clock.now)
+            created = max(updated - timedelta(seconds=rng.randint(0, 30 * 86_400)), EPOCH)
+            return self._build(path, record_id, rng, created, updated)
 
         return make
 
-    def _toucher(self, path: str) -> Any:
-        def touch(record: Record, rng: random.Random) -> None:
-            record["updated_at"] = _stamp(self.clock.now, rng)
+    def _toucher(self, path: str) -> Touch:
+        def touch(record: Record, rng: random.Random, when: datetime) -> None:
+            record["updated_at"] = _stamp(when, rng)
             if path == "people":
                 record["role"] = rng.choice(("Reader", "Editor", "Administrator"))
                 return
@@ -203,7 +220,7 @@ class ZenGRCEmulator(HttpEmulator):
     def _build(self, path: str, record_id: int, rng: random.Random, created: datetime, updated: datetime) -> Record:
         kind = TYPES[path]
         if path == "people":
-            first, last = rng.choice(FIRST), rng.choice(LAST)
+            first, last = self.person_name(record_id)
             person: Record = {
                 "id": record_id,
                 "type": kind,
@@ -367,7 +384,7 @@ class ZenGRCEmulator(HttpEmulator):
         if page < 1 or size < 1:
             return json_response({"message": "page and page_size must be positive"}, 400)
         with collection.lock:
-            keys = collection.keys()[(page - 1) * size : page * size]
+            keys = islice(collection.keys_from((page - 1) * size), size)
             rows = b",".join(collection.encoded(k) for k in keys)
             more = page * size < len(collection)
         next_link = orjson.dumps({"href": f"/api/v2/{path}?page={page + 1}&page_size={size}"}) if more else b"null"

@@ -5,9 +5,21 @@ benchmarks need the emulator far faster than any tap) and it gives the low-level
 dropped connections and truncated bodies need.
 
 Admin API (never faulted, never logged), for tests and the demo when the emulator runs in another
-process: ``GET /_emulator/health``, ``GET /_emulator/truth[?collection=]``,
+process: ``GET /_emulator/health``, ``GET /_emulator/truth[?collection=]`` (every record: small volumes),
+``GET /_emulator/summary[?collection=]`` (ground truth at any volume, see below),
 ``POST /_emulator/advance`` ``{"updates", "creates", "deletes", "seconds"}``,
 ``GET|PUT /_emulator/faults``, ``GET|DELETE /_emulator/requests``.
+
+``/_emulator/summary`` answers, per collection, without building a record list (records are generated
+from the seed on demand, so memory stays flat at 10M records)::
+
+    {"issues": {"count": 1000000, "min_key": 1, "max_key": 1000003,
+                "key_checksum": "<sha256 hex>", "max_updated": "2025-01-02T00:00:00+00:00"}}
+
+``key_checksum`` is the SHA-256 of the live keys in ascending order, each followed by a newline (decimal
+text for integer keys): a benchmark recomputes it from ``SELECT id FROM t ORDER BY id`` on what landed.
+``max_updated`` is the newest change time (UTC ISO-8601) of the collection's change field, when it has one.
+Collections a source treats as soft-deleted count their tombstones, as the API still lists them.
 """
 
 from __future__ import annotations
@@ -68,6 +80,8 @@ class HttpEmulator(abc.ABC):
         self.faults = FaultPlan.from_config(faults)
         self.requests: deque[dict[str, Any]] = deque(maxlen=200_000)
         self.collections: dict[str, Collection] = {}
+        #: The field holding each record's change time (``summary``'s ``max_updated``); default ``updated_at``.
+        self.updated_fields: dict[str, str | None] = {}
         self.mutation_count = 0
 
     def rng(self, purpose: str) -> random.Random:
@@ -79,9 +93,14 @@ class HttpEmulator(abc.ABC):
         """The vendor API's routes."""
 
     def truth(self, collection: str | None = None) -> dict[str, list[Record]]:
-        """What the source holds now, per collection: what a full extraction must land."""
+        """What the source holds now, per collection: what a full extraction must land (small volumes)."""
         names = [collection] if collection else list(self.collections)
         return {n: self.collections[n].records() for n in names}
+
+    def summary(self, collection: str | None = None) -> dict[str, dict[str, Any]]:
+        """Ground truth at any volume: count, key range, sorted-key checksum, newest change, per collection."""
+        names = [collection] if collection else list(self.collections)
+        return {n: self.collections[n].summary(self.updated_fields.get(n, "updated_at")) for n in names}
 
     def advance(self, updates: int = 5, creates: int = 5, deletes: int = 2, seconds: float = 86_400) -> Mutation:
         """Move the clock and change each collection: the "next day" for incremental tests."""
@@ -90,7 +109,7 @@ class HttpEmulator(abc.ABC):
         self.mutation_count += 1
         change = Mutation()
         for name, collection in self.collections.items():
-            change.merge(collection.mutate(rng, updates, creates, deletes), name)
+            change.merge(collection.mutate(rng, updates, creates, deletes, when=self.clock.now), name)
         return change
 
     # -- HTTP plumbing -------------------------------------------------------------------------
@@ -172,6 +191,13 @@ class HttpEmulator(abc.ABC):
         async def truth(request: web.Request) -> web.Response:
             return json_response(self.truth(request.query.get("collection")))
 
+        async def summary(request: web.Request) -> web.Response:
+            name = request.query.get("collection")
+            if name is not None and name not in self.collections:
+                return json_response({"error": f"unknown collection {name!r}"}, status=404)
+            # a full scan of 10M keys takes seconds: off the event loop, so the server keeps answering
+            return json_response(await asyncio.to_thread(self.summary, name))
+
         async def advance(request: web.Request) -> web.Response:
             params = await request.json() if request.can_read_body else {}
             return json_response(self.advance(**params).as_dict())
@@ -194,6 +220,7 @@ class HttpEmulator(abc.ABC):
         return [
             web.get(p + "health", health),
             web.get(p + "truth", truth),
+            web.get(p + "summary", summary),
             web.post(p + "advance", advance),
             web.get(p + "faults", get_faults),
             web.put(p + "faults", put_faults),
