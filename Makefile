@@ -7,8 +7,8 @@ BIN := $(VENV)/bin
 AIRFLOW_VENV := .venv-airflow
 FAKESNOW_VENV := .venv-fakesnow
 UV_VERSION := 0.13.8
-PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard taps/*/pyproject.toml targets/*/pyproject.toml mappers/*/pyproject.toml))
-PLUGIN_FILES := meltano.yml $(wildcard taps/*/*.meltano.yml) $(wildcard taps/*/pyproject.toml targets/*/pyproject.toml mappers/*/pyproject.toml)
+PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard libs/*/pyproject.toml taps/*/pyproject.toml targets/*/pyproject.toml mappers/*/pyproject.toml))
+PLUGIN_FILES := meltano.yml $(wildcard taps/*/*.meltano.yml) $(wildcard libs/*/pyproject.toml taps/*/pyproject.toml targets/*/pyproject.toml mappers/*/pyproject.toml)
 export UV_LINK_MODE := copy
 
 .PHONY: demo test setup system-deps plugins lint lock bench clean airflow airflow-setup schedules fakesnow-setup
@@ -29,7 +29,7 @@ setup: system-deps $(VENV)/.installed
 system-deps:
 	@bash scripts/ensure-system-deps.sh
 
-$(VENV)/.installed: pyproject.toml requirements/dev.lock $(wildcard taps/*/pyproject.toml targets/*/pyproject.toml mappers/*/pyproject.toml)
+$(VENV)/.installed: pyproject.toml requirements/dev.lock $(wildcard libs/*/pyproject.toml taps/*/pyproject.toml targets/*/pyproject.toml mappers/*/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements/dev.lock -e '.[dev]' $(addprefix -e ,$(PACKAGES))
