@@ -16,6 +16,9 @@ How it runs (the real tap's executable comes from ``PII_TAP_EXECUTABLE``, set by
   streams are hashed with :class:`~mapper_pii.hashing.MessageHasher` (the same code as the
   ``mapper-pii`` mapper), every other line is passed on as the tap wrote it, SIGTERM and SIGINT
   are forwarded, and the launcher exits with the tap's exit code.
+- while it copies, it counts each stream's messages (``progress.py``): a progress line per busy
+  stream every ``PII_PROGRESS_SECONDS`` (default 5) and, after the tap exits cleanly, one summary
+  line per stream on stderr, which is what an operator reads of a run (issue 15).
 """
 
 from __future__ import annotations
@@ -34,9 +37,11 @@ from typing import IO, Any
 import msgspec
 
 from mapper_pii.hashing import MessageHasher, PiiConfigError
+from mapper_pii.progress import PROGRESS_SECONDS, RunTally
 
 NAME = "pii-hashed-tap"
 TAP_VARIABLE = "PII_TAP_EXECUTABLE"
+PROGRESS_VARIABLE = "PII_PROGRESS_SECONDS"
 #: Arguments after which the tap emits no record: it replaces the launcher as is.
 PASS_THROUGH = frozenset({"--about", "--help", "--version", "--discover"})
 
@@ -105,25 +110,76 @@ def hashing_from(args: Sequence[str]) -> MessageHasher:
         raise LaunchError(f"refusing to start: {exc}") from None
 
 
-def hashed_lines(lines: IO[bytes], hashing: MessageHasher, write: Callable[[bytes], object]) -> None:
+#: How the SDK's writers start every message: ``{"type":"RECORD","stream":"people",...}``.
+_TYPE_PREFIX = b'{"type":"'
+_STREAM_KEY = b'","stream":"'
+
+
+def message_header(line: bytes) -> tuple[bytes, bytes | None] | None:
+    """The Singer type and stream name of a line, read from its first bytes without parsing it.
+
+    Every SDK writer (simplejson and msgspec alike) writes ``type`` first and ``stream`` second,
+    compactly, so two ``find`` calls give both. ``None`` when the line does not start that way (a
+    hand-written tap, spaces after colons): the caller then parses the line, so an unusual shape
+    costs time, never correctness. A stream name with an escape in it is also left to the parser.
+    Messages without a stream (STATE) give ``(type, None)``.
+    """
+    if not line.startswith(_TYPE_PREFIX):
+        return None
+    type_end = line.find(b'"', len(_TYPE_PREFIX))
+    if type_end < 0:
+        return None
+    kind = line[len(_TYPE_PREFIX) : type_end]
+    if not line.startswith(_STREAM_KEY, type_end):
+        return kind, None
+    name_start = type_end + len(_STREAM_KEY)
+    name_end = line.find(b'"', name_start)
+    if name_end < 0 or b"\\" in line[name_start:name_end]:
+        return None
+    return kind, line[name_start:name_end]
+
+
+def hashed_lines(
+    lines: IO[bytes], hashing: MessageHasher, write: Callable[[bytes], object], tally: RunTally | None = None
+) -> None:
     """Copy the tap's output to ``write``, hashing the messages of configured streams.
 
-    A line is only decoded when it contains a configured stream name in quotes: every message of
-    such a stream does (ASCII stream names are never escaped in JSON), so no record can slip past,
-    and everything else — other streams, most STATE lines — is passed on byte for byte.
+    Each line's type and stream come from its first bytes (:func:`message_header`): lines of streams
+    without personal fields, STATE and ACTIVATE_VERSION pass on byte for byte without being parsed;
+    only messages of configured streams are decoded, hashed and re-encoded. A BATCH message of a
+    stream without personal fields passes too (its files hold nothing to hash, e.g. Adaptive's
+    exportData); one of a configured stream is refused by :class:`MessageHasher`, since its files
+    would carry the raw values past this process.
     """
     # The SDK's own msgspec codec (what the mapper reads and writes with): numbers stay Decimal,
     # so a salary hashes from the text the tap wrote.
     from singer_sdk.contrib.msgspec import decoder, encoder  # noqa: PLC0415 - only a sync pays for it
 
-    needles = [json.dumps(stream).encode() for stream in hashing.paths]
+    hashed_streams = {stream.encode() for stream in hashing.paths}
     for line in lines:
-        if any(needle in line for needle in needles):
+        header = message_header(line)
+        message: Any = None
+        if header is None:
             message = decoder.decode(line)
-            stream = message.get("stream") if isinstance(message, dict) else None
-            if isinstance(stream, str) and stream in hashing.paths:
-                hashing.hash_message(message)
-                line = encoder.encode(message) + b"\n"  # noqa: PLW2901 - the hashed line replaces it
+            stream_name = message.get("stream") if isinstance(message, dict) else None
+            kind = str(message.get("type", "")).encode() if isinstance(message, dict) else b""
+            stream = stream_name.encode() if isinstance(stream_name, str) else None
+        else:
+            kind, stream = header
+        if stream is not None and stream in hashed_streams:
+            if message is None:
+                message = decoder.decode(line)
+            hashing.hash_message(message)
+            line = encoder.encode(message) + b"\n"  # noqa: PLW2901 - the hashed line replaces it
+        if tally is not None:
+            if stream is not None:
+                if kind == b"BATCH":
+                    batch = message if message is not None else decoder.decode(line)
+                    tally.batch(stream, len(batch.get("manifest") or []))
+                else:
+                    tally.seen(stream, kind)
+            elif kind == b"STATE":
+                tally.last_state = line
         write(line)
 
 
@@ -139,9 +195,10 @@ def run_sync(tap: str, args: Sequence[str], hashing: MessageHasher) -> int:
         signal.signal(signum, forward)
     out = sys.stdout.buffer
     assert child.stdout is not None
+    tally = RunTally(write=_to_stderr, every=progress_seconds(os.environ))
     try:
         with child.stdout:
-            hashed_lines(child.stdout, hashing, out.write)
+            hashed_lines(child.stdout, hashing, out.write, tally)
         out.flush()
     except (PiiConfigError, msgspec.DecodeError) as exc:
         # A configured field missing from the schema, a BATCH message, or a line that is not JSON:
@@ -154,7 +211,25 @@ def run_sync(tap: str, args: Sequence[str], hashing: MessageHasher) -> int:
         sys.stderr.write(f"{NAME}: the loader stopped reading; tap stopped\n")
         return 1
     code = child.wait()
+    if code == 0:
+        # Only after a clean exit: after a failure the tap's own error line stays the last one.
+        for line in tally.summary():
+            _to_stderr(line)
     return 128 - code if code < 0 else code
+
+
+def progress_seconds(environ: dict[str, str] | os._Environ[str]) -> float:
+    """Seconds between progress lines of one stream: ``PII_PROGRESS_SECONDS``, else the default."""
+    try:
+        return max(0.0, float(environ.get(PROGRESS_VARIABLE) or PROGRESS_SECONDS))
+    except ValueError:
+        return PROGRESS_SECONDS
+
+
+def _to_stderr(text: str) -> None:
+    """Progress and summary lines, flushed at once so Meltano shows them while the tap runs."""
+    sys.stderr.write(text)
+    sys.stderr.flush()
 
 
 def _stop(child: subprocess.Popen[bytes]) -> None:

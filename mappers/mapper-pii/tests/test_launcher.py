@@ -18,7 +18,7 @@ import pytest
 from mapper_pii.hashing import KeyedHasher
 
 from tests.conftest import KEY
-from tests.test_mapper import CONFIG, PEOPLE, stream_messages
+from tests.test_mapper import CONFIG, CONTROLS_SCHEMA, PEOPLE, stream_messages
 
 LAUNCHER = str(Path(sys.executable).with_name("pii-hashed-tap"))
 FAKE_TAP = Path(__file__).with_name("fake_tap.py")
@@ -247,3 +247,63 @@ def test_extra_fields_values_are_hashed_alike_by_the_launcher_and_the_mapper(lau
     mapped = run_mapper(config, messages)
     assert mapped.returncode == 0, mapped.stderr
     assert out == mapped.messages
+
+
+def test_lines_of_streams_without_personal_fields_pass_without_being_parsed(launch) -> None:
+    """Only configured streams are decoded: a line of another stream is copied even if it would not parse.
+
+    Its first bytes say which stream it belongs to, so mentioning a hashed stream's name in a value
+    (here "people") does not make the launcher parse it either.
+    """
+    unparsable = b'{"type":"RECORD","stream":"controls","record":{"id":9,"title":"people"},NOT-JSON\n'
+    lines = [*jsonl([CONTROLS_SCHEMA]), unparsable, *jsonl(stream_messages()[:2])]
+    launch.prepare(CONFIG, lines)
+
+    done = launch.run("--config", str(launch.config))
+
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.splitlines(keepends=True)
+    assert out[:2] == lines[:2]
+    assert json.loads(out[3])["record"]["email"] == KeyedHasher(KEY)(PEOPLE[0]["email"])
+
+
+def test_batch_messages_of_streams_without_personal_fields_pass_through(launch) -> None:
+    """Adaptive's exportData has no personal fields: its BATCH files go to the loader as the tap wrote them."""
+    batch = {
+        "type": "BATCH",
+        "stream": "export_data",
+        "encoding": {"format": "jsonl", "compression": "gzip"},
+        "manifest": ["file:///tmp/b-1.json.gz", "file:///tmp/b-2.json.gz"],
+    }
+    lines = jsonl([batch, *stream_messages()])
+    launch.prepare(CONFIG, lines)
+
+    done = launch.run("--config", str(launch.config))
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines(keepends=True)[0] == lines[0]
+    assert "export_data: 0 records in 0.0s, 2 batch file(s), no state" in done.stderr.decode().splitlines()
+
+
+def test_a_clean_run_ends_with_one_summary_line_per_stream(launch) -> None:
+    """Records per stream, whether the last state covers it, and whether a complete copy retired older rows."""
+    launch.prepare(CONFIG, jsonl(stream_messages()))
+
+    done = launch.run("--config", str(launch.config))
+
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.decode().splitlines()
+    people = next(line for line in lines if line.startswith("people: "))
+    controls = next(line for line in lines if line.startswith("controls: "))
+    assert people.startswith(f"people: {len(PEOPLE)} records in ")
+    assert people.endswith(", state saved, complete copy activated, rows missing from it retired")
+    assert controls.startswith("controls: 1 records in ")
+    assert controls.endswith(", no state")
+    assert len(lines) == 2, lines
+
+
+def test_a_failed_run_prints_no_summary_after_the_taps_own_error(launch) -> None:
+    launch.prepare(CONFIG, jsonl(stream_messages()))
+    done = launch.run("--config", str(launch.config), FAKE_TAP_EXIT="2")
+    assert done.returncode == 2
+    assert done.stderr == b""

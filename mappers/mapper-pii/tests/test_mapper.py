@@ -162,3 +162,15 @@ def test_without_configured_fields_records_pass_through(run_mapper) -> None:
     run = run_mapper({}, sent)
     assert run.returncode == 0
     assert run.messages == sent
+
+
+def test_batch_messages_of_streams_without_personal_fields_pass_through(run_mapper) -> None:
+    batch = {
+        "type": "BATCH",
+        "stream": "export_data",
+        "encoding": {"format": "jsonl", "compression": "gzip"},
+        "manifest": ["file:///x-1.json.gz"],
+    }
+    run = run_mapper(CONFIG, [PEOPLE_SCHEMA, batch])
+    assert run.returncode == 0, run.stderr
+    assert run.messages[-1] == batch
