@@ -52,6 +52,9 @@ class AdaptiveStream(CompleteReadStream, RetryBudgetStream):
     #: The request elements after ``<credentials>`` of a parameterless export.
     request_children: t.ClassVar[str] = ""
 
+    #: Whether the SDK's ``batch_config`` applies to this stream (export_data only, see get_batch_config).
+    sends_batches: t.ClassVar[bool] = False
+
     _parsed: tuple[requests.Response, etree._Element] | None = None
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
@@ -132,6 +135,16 @@ class AdaptiveStream(CompleteReadStream, RetryBudgetStream):
     def warn_repeated_keys(self, summary: str) -> None:
         """A key listed twice in one response lands once (the first listing), with one warning."""
         self.logger.warning("stream %s: %s (%s)", self.name, summary, self.method)
+
+    @override
+    def get_batch_config(self, config: t.Mapping[str, t.Any]) -> t.Any:
+        """``batch_config`` for export_data only: every other stream always sends RECORD messages.
+
+        mapper-pii hashes personal fields in RECORD lines and refuses a BATCH of a hashed stream (it cannot
+        hash files it never reads); the metadata streams are small, so records cost them nothing. Typed
+        ``Any``: the SDK's ``BatchConfig`` lives in a private module that nothing re-exports.
+        """
+        return super().get_batch_config(config) if self.sends_batches else None
 
     @override
     def generate_child_contexts(self, record: dict[str, t.Any], context: Context | None) -> Iterable[Context | None]:

@@ -15,9 +15,11 @@ from datetime import UTC, datetime
 
 import requests
 from singer_sdk.exceptions import FatalAPIError
+from singer_sdk.mapper import SameRecordTransform
 from typing_extensions import override
 
 from landing_tap_adaptive import schemas
+from landing_tap_adaptive.cell_files import CellLineEncoder, Period, WideRow, cell_records, write_files
 from landing_tap_adaptive.client import AdaptiveStream
 from landing_tap_adaptive.errors import ConfigurationError
 from landing_tap_adaptive.flatten import ElementShape
@@ -25,6 +27,8 @@ from landing_tap_adaptive.xmlapi import Envelope, call_body, element, output_lin
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
+
+    from landing_tap_adaptive.cell_files import BatchSettings
 
 FOLDER = "VERSION_FOLDER"
 
@@ -111,6 +115,10 @@ class ExportDataStream(AdaptiveStream):
     activate_versions = False
     _envelope: Envelope | None = None
     _rows_read = 0
+    _warned_reshaped = False
+    sends_batches = True
+    #: Period columns of the response being read (set by parse_response before its first row).
+    periods: list[Period] = []
 
     # -- request -----------------------------------------------------------------------------------
 
@@ -193,6 +201,16 @@ class ExportDataStream(AdaptiveStream):
 
     @override
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
+        """One record per cell of the version's rows (the SDK's RECORD path)."""
+        for item in self.version_rows(context):
+            yield from cell_records(WideRow(**item), self.periods)
+
+    def version_rows(self, context: Context | None) -> t.Iterator[dict[str, t.Any]]:
+        """The wide rows of one version not exported yet; the version is marked only when all arrived.
+
+        A version is marked (``exported_at``, ``row_count``) after its last row, only when the rows read
+        equal the ``rowCountSent`` the streamed response ends with (adaptive.md §9.2).
+        """
         ctx = dict(context or {})
         version = str(ctx.get("version_name"))
         state = self.get_context_state(context)
@@ -223,6 +241,11 @@ class ExportDataStream(AdaptiveStream):
 
     @override
     def parse_response(self, response: requests.Response) -> t.Iterable[dict[str, t.Any]]:
+        """One item per CSV data row (``WideRow`` fields), checked before any of its cells is used.
+
+        Rows, not cells: the SDK path (:meth:`get_records`) and the BATCH path (:meth:`get_batches`)
+        turn them into cells each in their own way.
+        """
         context = dict(self.context or {})
         version_id, version_name = context.get("version_id"), context.get("version_name")
         reader = csv.reader(output_lines(response.content))
@@ -230,8 +253,8 @@ class ExportDataStream(AdaptiveStream):
         if not header:
             return
         layout = _Layout(header)
+        self.periods = layout.periods
         allowed = set(self.allow_list)
-        periods = layout.periods
         width = len(header)
         for row in reader:
             if not row:
@@ -253,7 +276,7 @@ class ExportDataStream(AdaptiveStream):
                     f"exportData for version {version_name!r} returned account {account_code!r} outside "
                     "`export_data_account_codes`; refusing to load it"
                 )
-            # A list, not an object keyed by dimension: the SDK walks nested objects of every record.
+            # A list, not an object keyed by dimension: dimension names are data, not columns.
             dims = [
                 {
                     "dimension": name,
@@ -262,7 +285,7 @@ class ExportDataStream(AdaptiveStream):
                 }
                 for name, c, n in layout.dimensions
             ]
-            base = {
+            shared = {
                 "version_id": version_id,
                 "version_name": version_name,
                 "account_code": account_code,
@@ -273,21 +296,65 @@ class ExportDataStream(AdaptiveStream):
                 "dimension_key": "|".join(f"{d['dimension']}={d['code'] or d['name']}" for d in dims),
                 "extra_fields": None,
             }
-            for index, period, start in periods:
-                cell = row[index]
-                record = dict(base)
-                record["period"] = period
-                record["period_start"] = start
-                if cell in {"B", ""}:
-                    record["value"] = None
-                    record["value_status"] = "blank"
-                elif cell == "I":
-                    record["value"] = None
-                    record["value_status"] = "invalid"
-                else:
-                    record["value"] = float(cell)
-                    record["value_status"] = "value"
-                yield record
+            yield {"shared": shared, "cells": row}
+
+    # -- BATCH: the cells written straight into the batch files --------------------------------------
+
+    @override
+    def get_batch_config(self, config: t.Mapping[str, t.Any]) -> t.Any:
+        """The SDK's ``batch_config``, unless stream maps or flattening reshape this stream's records.
+
+        Those are applied per record by the SDK only: with them the cells go the RECORD way.
+        """
+        batch_config = super().get_batch_config(config)
+        if batch_config is None:
+            return None
+        if str(batch_config.encoding.format) not in {"jsonl", "BatchFileFormat.JSONL"}:
+            msg = f"batch_config: encoding format {batch_config.encoding.format!r}; tap-adaptive writes jsonl only"
+            raise ConfigurationError(msg)
+        maps = self.stream_maps
+        if len(maps) != 1 or type(maps[0]) is not SameRecordTransform or maps[0].flattening_enabled:
+            if not self._warned_reshaped:
+                self._warned_reshaped = True
+                self.logger.info("export_data: stream maps or flattening configured, cells sent as RECORD messages")
+            return None
+        return batch_config
+
+    @override
+    def get_batches(
+        self, batch_config: BatchSettings, context: Context | None = None
+    ) -> t.Iterable[tuple[t.Any, list[str]]]:
+        """Files of the version's cells; the last one is announced after the version was marked exported.
+
+        The SDK writes a STATE message after each BATCH message, so holding the last file back until the
+        whole response was read (and checked against rowCountSent) puts the version's mark in the STATE
+        that follows its last file, exactly where the RECORD path puts it after its last record.
+        """
+        encoder: CellLineEncoder | None = None
+
+        def lines() -> t.Iterator[bytes]:
+            nonlocal encoder
+            for item in self.version_rows(context):
+                row = WideRow(**item)
+                if encoder is None or encoder.periods is not self.periods:
+                    encoder = CellLineEncoder(self.periods, self.keeps_column)
+                yield from encoder.lines(row)
+
+        storage = batch_config.storage
+        compress = str(batch_config.encoding.compression).lower().endswith("gzip")
+        held: str | None = None
+        for url in write_files(
+            lines(), storage, f"{self.tap_name}--{self.name}", batch_size=batch_config.batch_size, compress=compress
+        ):
+            if held is not None:
+                yield batch_config.encoding, [held]
+            held = url
+        if held is not None:
+            yield batch_config.encoding, [held]
+
+    def keeps_column(self, column: str) -> bool:
+        """Whether the catalog selects a column (key columns always are; unknown columns are not)."""
+        return bool(self.mask.get(("properties", column), False))
 
 
 class _Layout:
@@ -304,7 +371,7 @@ class _Layout:
         self.level_code = index.get("Level Code")
         fixed = {"Account Name", "Account Code", "Level Name", "Level Code"}
         dims: dict[str, list[int | None]] = {}
-        self.periods: list[tuple[int, str, str | None]] = []
+        self.periods: list[Period] = []
         for i, name in enumerate(header):
             if name in fixed:
                 continue
@@ -312,7 +379,7 @@ class _Layout:
                 slot = dims.setdefault(name[:-5], [None, None])
                 slot[0 if name.endswith(" Code") else 1] = i
             else:
-                self.periods.append((i, name, _period_start(name)))
+                self.periods.append(Period(i, name, _period_start(name)))
         self.dimensions = [(name, c, n) for name, (c, n) in dims.items()]
 
 
