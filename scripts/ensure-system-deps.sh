@@ -8,6 +8,8 @@ command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 [ -f /usr/share/java/h2.jar ] || missing+=(libh2-java)
 # PostgreSQL server binaries: tests/test_state_backend.py starts a throwaway Meltano system database.
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+# Headless Chromium: tests/test_report.py opens the run report the way a person would.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   sudo_cmd=""
