@@ -9,28 +9,20 @@ to the origin verbatim (§2.4); HTTP Basic with the API key id/secret (§2.2); n
 from __future__ import annotations
 
 import sys
-import time
 import typing as t
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from functools import cached_property
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
-import backoff
 import orjson
-import requests
-import singer_sdk.singerlib as singer
+from landing_tap_kit.records import FastRecordStream
+from landing_tap_kit.retries import RetryingRESTStream, RetryPolicy, number_setting
+from landing_tap_kit.shaping import RecordShaper
+from landing_tap_kit.transport import environment_session
 from requests.auth import HTTPBasicAuth
-from singer_sdk import RESTStream
-from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
-from singer_sdk.helpers._catalog import pop_deselected_record_properties
-from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.pagination import BaseHATEOASPaginator
-
-from landing_tap_zengrc.records import EXTRA_FIELDS, RecordConformer
-from landing_tap_zengrc.transport import certificate_failure_message, environment_session, is_certificate_failure
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -38,35 +30,18 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Generator, Iterable
+    from collections.abc import Iterable
     from urllib.parse import ParseResult
 
-    from backoff.types import Details
+    import requests
     from singer_sdk.helpers.types import Context
     from singer_sdk.streams.rest import HTTPRequest, PageContext
 
-#: Cap of one exponential backoff step (a ``Retry-After`` is never cut: the retry budget bounds it).
-MAX_BACKOFF_SECONDS = 60.0
 DEFAULT_REQUEST_TIMEOUT = 300
 DEFAULT_MAX_RETRIES = 5
 DEFAULT_MAX_RETRY_SECONDS = 600.0
 DEFAULT_RETRY_BASE_SECONDS = 2.0
 VENDOR_URL = "https://{tenant}.api.zengrc.com/api/v2"
-#: Every stream's schema carries it (issue 11 §3): what the API sent that the schema does not declare.
-EXTRA_FIELDS_PROPERTY = th.Property(
-    EXTRA_FIELDS,
-    th.ObjectType(additional_properties=True),
-    description="Top-level fields the API sent that this schema does not declare, and drifted values, as sent.",
-)
-#: What the SDK retries (its own list), with our wall-clock timeout among them as a ``requests.Timeout``.
-RETRIABLE_ERRORS: tuple[type[Exception], ...] = (
-    ConnectionResetError,
-    RetriableAPIError,
-    requests.exceptions.Timeout,
-    requests.exceptions.ConnectionError,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-)
 _BODY = "_zengrc_body"
 
 
@@ -76,22 +51,8 @@ def decoded_body(response: requests.Response) -> dict[str, t.Any]:
     return body
 
 
-def number_setting(config: t.Mapping[str, t.Any], name: str, default: float) -> float:
-    """A numeric setting as a float: Meltano may hand it over as a JSON number or as a numeric string."""
-    value = config.get(name)
-    return default if value is None or value == "" else float(value)
-
-
 class EndpointNotAvailableError(FatalAPIError):
     """403/404 on a stream's first request: the account's plan or API key lacks this collection."""
-
-
-class RetriesExhaustedError(FatalAPIError):
-    """A request kept failing until ``max_retries`` or ``max_retry_seconds`` ran out."""
-
-
-class CertificateVerificationError(FatalAPIError):
-    """The server's TLS certificate is not trusted by this process: fatal at once, never retried."""
 
 
 class PaginationCycleError(RuntimeError):
@@ -136,44 +97,7 @@ class ZenGRCNextLinkPaginator(BaseHATEOASPaginator):
         return True
 
 
-class RetryBudget:
-    """Seconds a stream may spend without progress: failed attempts and waits since its last good page.
-
-    ``max_retry_seconds`` bounds time lost in a row, not in total: a long backfill that answers an
-    honoured 429 before many of its pages keeps going, because every good page resets what was spent.
-    A stream that makes progress still ends, when its data ends (pagination cycles are caught).
-    """
-
-    def __init__(self, limit_seconds: float) -> None:
-        """Nothing spent yet."""
-        self.limit_seconds = limit_seconds
-        self.spent = 0.0
-        self._attempt_started: float | None = None
-        #: Why the last give-up happened, when the budget (not ``max_retries``) caused it.
-        self.exhausted_because: str | None = None
-
-    @property
-    def remaining(self) -> float:
-        """Seconds left."""
-        return self.limit_seconds - self.spent
-
-    def start_attempt(self) -> None:
-        """An attempt begins: its time counts if it fails."""
-        self._attempt_started = time.monotonic()
-
-    def progress(self) -> None:
-        """A page arrived: the time lost before it no longer counts against the next one."""
-        self.spent = 0.0
-        self._attempt_started = None
-
-    def charge_failed_attempt(self) -> None:
-        """The attempt failed: its duration is spent."""
-        if self._attempt_started is not None:
-            self.spent += time.monotonic() - self._attempt_started
-            self._attempt_started = None
-
-
-class ZenGRCStream(RESTStream["ParseResult"]):
+class ZenGRCStream(FastRecordStream, RetryingRESTStream["ParseResult"]):
     """Base of every ZenGRC collection stream.
 
     Streams are FULL_TABLE: the API offers no way to ask for changed records only, so each run pages
@@ -182,15 +106,15 @@ class ZenGRCStream(RESTStream["ParseResult"]):
     """
 
     primary_keys: t.ClassVar[t.Sequence[str]] = ("id",)
+    source_name = "ZenGRC"
     replication_key = None
-    #: Records come straight from JSON and :mod:`landing_tap_zengrc.records` already checked every top-level
+    #: Records come straight from JSON and :mod:`landing_tap_kit.shaping` already checked every top-level
     #: type: the SDK's conformance would only re-walk them (40% of the tap's CPU in profiles).
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        """A fresh retry budget and page count per stream."""
+        """A fresh page count per stream."""
         super().__init__(*args, **kwargs)
-        self.retry_budget = RetryBudget(number_setting(self.config, "max_retry_seconds", DEFAULT_MAX_RETRY_SECONDS))
         self.pages_read = 0
         #: Set when the account lacks this collection (403/404 on the first request).
         self.skipped_because: str | None = None
@@ -219,8 +143,8 @@ class ZenGRCStream(RESTStream["ParseResult"]):
     @override
     @property
     def timeout(self) -> int:
-        """Wall-clock seconds for one whole request, body included (see ``transport.DeadlineAdapter``)."""
-        return int(number_setting(self.config, "request_timeout", DEFAULT_REQUEST_TIMEOUT))
+        """Wall-clock seconds for one whole request, body included (``landing_tap_kit.transport.DeadlineAdapter``)."""
+        return int(number_setting(self.config, "request_timeout", DEFAULT_REQUEST_TIMEOUT) or DEFAULT_REQUEST_TIMEOUT)
 
     @override
     @property
@@ -314,141 +238,27 @@ class ZenGRCStream(RESTStream["ParseResult"]):
         return datetime.fromisoformat(value).astimezone(UTC).isoformat() if value else None
 
     @cached_property
-    def conformer(self) -> RecordConformer:
-        """Keeps undeclared fields and repairs drifted types (:mod:`landing_tap_zengrc.records`)."""
-        return RecordConformer(self.name, self.schema["properties"], self.logger)
+    def shaper(self) -> RecordShaper:
+        """Keeps undeclared fields and repairs drifted types (:mod:`landing_tap_kit.shaping`)."""
+        return RecordShaper(self.name, self.schema, self.logger, always_emit_extra_fields=True)
 
     @override
     def post_process(self, row: dict[str, t.Any], context: Context | None = None) -> dict[str, t.Any] | None:
-        row = self.conformer.conform(row)
+        row = self.shaper.shape(row)
         if self.start_date and (row.get("updated_at") or self.start_date) < self.start_date:
             return None
         return row
 
     @cached_property
-    def _deselects_nothing(self) -> bool:
-        """True when the catalog selects every property (the usual case)."""
-        return all(selected for breadcrumb, selected in self.mask.items() if breadcrumb)
-
     @override
-    def _generate_record_messages(self, record: dict[str, t.Any]) -> Generator[singer.RecordMessage, None, None]:
-        """The SDK's record pipeline, minus the per-record selection walk when nothing is deselected.
-
-        That walk visits every nested dict of every record and cost a fifth of the tap's CPU in
-        profiles (bench/bench_zengrc.py); with a full selection it removes nothing.
-        """
-        if not self._deselects_nothing:
-            pop_deselected_record_properties(record, self.schema, self.mask)
-        for stream_map in self.stream_maps:
-            mapped_record = stream_map.transform(record)
-            if mapped_record is not None:
-                yield singer.RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped_record,
-                    version=self._stream_version,
-                    time_extracted=utc_now(),
-                )
-
-    # -- retries ---------------------------------------------------------------------------------
-
-    @override
-    def request_decorator(self, func: Callable[..., t.Any]) -> Callable[..., t.Any]:
-        """The SDK's retry loop, plus a time budget without progress and an immediate stop on certificate failures.
-
-        ``max_retries`` bounds the attempts at one page, ``max_retry_seconds`` the time the stream spends
-        failing and waiting since its last good page (a success starts it afresh); whichever runs out
-        first ends the stream in one line (:meth:`_give_up`).
-        """
-        budget = self.retry_budget
-        decorate = backoff.on_exception(
-            self.backoff_wait_generator,
-            RETRIABLE_ERRORS,
-            max_tries=self.backoff_max_tries,
-            giveup=self._should_give_up,
-            on_try=lambda _details: budget.start_attempt(),
-            on_success=lambda _details: budget.progress(),
-            on_backoff=self.backoff_handler,
-            on_giveup=self._give_up,
-            jitter=self.backoff_jitter,
-            logger=None,
+    def retry_policy(self) -> RetryPolicy:
+        """``max_retries``, ``max_retry_seconds``, ``retry_base_seconds``, with ZenGRC's defaults."""
+        return RetryPolicy.from_config(
+            self.config,
+            max_retries=DEFAULT_MAX_RETRIES,
+            max_retry_seconds=DEFAULT_MAX_RETRY_SECONDS,
+            base_seconds=DEFAULT_RETRY_BASE_SECONDS,
         )
-        decorated: Callable[..., t.Any] = decorate(func)
-        return decorated
-
-    def _should_give_up(self, exc: Exception) -> bool:
-        """Called after every failed attempt, before any wait."""
-        budget = self.retry_budget
-        budget.charge_failed_attempt()
-        if is_certificate_failure(exc):
-            return True
-        if budget.remaining <= 0:
-            budget.exhausted_because = "spent"
-            return True
-        return False
-
-    def _give_up(self, details: Details) -> None:
-        """Replace the last error by one line that says what was tried, for how long, and why it stopped."""
-        # backoff's Details type does not declare the "exception" an on_giveup handler receives.
-        raised: object = details.get("exception")
-        exc = raised if isinstance(raised, BaseException) else None
-        args = details.get("args") or ()
-        url = str(getattr(args[0], "url", None) or self.get_url(None)) if args else self.get_url(None)
-        if exc is not None and is_certificate_failure(exc):
-            raise CertificateVerificationError(certificate_failure_message(url, exc)) from exc
-        budget = self.retry_budget
-        if budget.exhausted_because is None:
-            limit = f"max_retries={self.backoff_max_tries() - 1}"
-        else:
-            limit = f"max_retry_seconds={budget.limit_seconds:g}"
-            if budget.exhausted_because != "spent":
-                limit += f"; {budget.exhausted_because}"
-        cause = describe_error(exc) if exc is not None else "unknown error"
-        msg = (
-            f"gave up on {url} after {details['tries']} attempts in {budget.spent:.1f} s without progress "
-            f"({limit}): {cause}"
-        )
-        raise RetriesExhaustedError(msg) from exc
-
-    @override
-    def backoff_wait_generator(self) -> Generator[float, t.Any, None]:
-        """Wait at least what ``Retry-After`` says; otherwise back off exponentially from ``retry_base_seconds``.
-
-        A wait that would not fit in what is left of the retry budget (since the last good page) is not started: the
-        stream gives up at once instead (returning ends backoff's retries).
-        """
-        base = number_setting(self.config, "retry_base_seconds", DEFAULT_RETRY_BASE_SECONDS)
-        budget = self.retry_budget
-        attempt = 0
-        exception = yield 0.0
-        while True:
-            told = _retry_after_seconds(exception)
-            wait = told if told is not None else min(base * 2**attempt, MAX_BACKOFF_SECONDS)
-            if wait > budget.remaining:
-                asked = "the server asked to wait" if told is not None else "the next wait would be"
-                budget.exhausted_because = f"{asked} {wait:g} s, {max(budget.remaining, 0):.1f} s were left"
-                return
-            budget.spent += wait
-            attempt += 1
-            exception = yield wait
-
-    @override
-    def backoff_jitter(self, value: float) -> float:
-        # Exact waits: Retry-After must be honoured as told, and one tap is no thundering herd.
-        return value
-
-    @override
-    def backoff_handler(self, details: Details) -> None:
-        # A retry is expected weather, not an error: WARNING, with the cause as we worded it.
-        self.logger.warning(
-            "Retrying in %.2f s (attempt %d failed): %s",
-            details.get("wait", 0.0),
-            details["tries"],
-            details.get("exception", "unknown error"),
-        )
-
-    @override
-    def backoff_max_tries(self) -> int:
-        return int(number_setting(self.config, "max_retries", DEFAULT_MAX_RETRIES)) + 1
 
     # -- deletions -------------------------------------------------------------------------------
 
@@ -495,40 +305,6 @@ class ZenGRCStream(RESTStream["ParseResult"]):
                 "check `api_url` and the API key's read rights"
             )
             raise FatalAPIError(msg)
-
-
-def _retry_after_seconds(exception: t.Any) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP-date form), if the error carries one."""
-    response = getattr(exception, "response", None)
-    header = response.headers.get("Retry-After") if response is not None else None
-    if not header:
-        return None
-    try:
-        return max(float(header), 0.0)
-    except ValueError:
-        pass
-    try:  # the HTTP-date form
-        moment = parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return None
-    return max((moment - datetime.now(UTC)).total_seconds(), 0.0)
-
-
-def describe_error(exc: BaseException) -> str:
-    """One line for the operator: what failed and where, never a credential."""
-    if (
-        isinstance(exc, requests.ConnectionError)
-        and not isinstance(exc, requests.exceptions.SSLError)
-        and exc.request is not None
-    ):
-        reason = exc.args[0] if exc.args else exc
-        cause = str(getattr(reason, "reason", reason)).split(": ", 1)[-1]
-        return f"cannot reach ZenGRC at {exc.request.url} ({cause}); check `api_url`"
-    if isinstance(exc, requests.Timeout) and exc.request is not None:
-        if "request_timeout=" in str(exc):
-            return str(exc)
-        return f"ZenGRC did not answer within `request_timeout` at {exc.request.url}"
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def resolve_api_url(config: t.Mapping[str, t.Any]) -> str:

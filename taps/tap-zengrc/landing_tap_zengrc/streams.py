@@ -2,16 +2,17 @@
 
 Every object shares the common fields below; each stream adds its own. Nested references stay JSON
 objects; ``custom_attributes`` is kept whole because its keys are tenant attribute ids (§2.6). Every
-schema ends with ``extra_fields``: what a tenant sends beyond these declarations (``records.py``).
+schema ends with ``extra_fields``: what a tenant sends beyond these declarations (``landing_tap_kit.shaping``).
 """
 
 from __future__ import annotations
 
 import typing as t
 
+from landing_tap_kit.shaping import EXTRA_FIELDS_PROPERTY
 from singer_sdk import typing as th
 
-from landing_tap_zengrc.client import EXTRA_FIELDS_PROPERTY, ZenGRCStream
+from landing_tap_zengrc.client import ZenGRCStream
 
 PERSON = th.ObjectType(
     th.Property("id", th.IntegerType),

@@ -6,6 +6,7 @@ import json
 import subprocess
 
 import pytest
+from landing_tap_kit.testing import invoke_cli
 from landing_tap_zengrc.tap import TapZenGRC
 
 from tests.support import TAP, catalog_selecting, clean_environment, tap_config
@@ -20,10 +21,9 @@ def config_file(tmp_path):
 
 def _cli(capsys, *args: str) -> tuple[int, list[str]]:
     """Run the tap's command line in this process; its exit status and its ERROR/WARNING lines."""
-    with pytest.raises(SystemExit) as exit_info:
-        TapZenGRC.cli(list(args))
+    code = invoke_cli(TapZenGRC, args)
     lines = [line for line in capsys.readouterr().err.splitlines() if "| ERROR" in line or "| WARNING" in line]
-    return int(exit_info.value.code or 0), lines
+    return code, lines
 
 
 def _write(tmp_path, name: str, text: str) -> str:
@@ -36,12 +36,12 @@ def _write(tmp_path, name: str, text: str) -> str:
     ("option", "text", "expected"),
     [
         ("--state", "garbage", "is not valid JSON: Expecting value: line 1 column 1"),
-        ("--state", "[1, 2]", "must hold a JSON object, not a list"),
-        ("--state", '{"bookmarks": []}', "`bookmarks` must be an object of streams, not a list"),
+        ("--state", "[1, 2]", "must hold a JSON object (Singer state), not a list"),
+        ("--state", '{"bookmarks": []}', "'bookmarks' must be an object of streams, not a list"),
         ("--state", '{"bookmarks": {"issues": 3}}', "the bookmark of stream 'issues' must be an object"),
         ("--catalog", "{not json", "is not valid JSON"),
-        ("--catalog", '{"streams": {}}', "must hold a `streams` list, not an object"),
-        ("--catalog", '{"streams": [{"schema": {}}]}', "streams[0] has no `tap_stream_id` string"),
+        ("--catalog", '{"streams": {}}', "must be a JSON object with a 'streams' list, not an object"),
+        ("--catalog", '{"streams": [{"schema": {}}]}', "streams[0] has no 'tap_stream_id' string"),
     ],
 )
 def test_a_bad_state_or_catalog_file_is_named_in_one_line(capsys, tmp_path, config_file, option, text, expected):
@@ -55,7 +55,7 @@ def test_a_bad_state_or_catalog_file_is_named_in_one_line(capsys, tmp_path, conf
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("garbage", "is not valid JSON"), ('["api_url"]', "must hold a JSON object, not a list")],
+    [("garbage", "is not valid JSON"), ('["api_url"]', "must hold a JSON object of settings, not a list")],
 )
 def test_a_bad_config_file_is_named_in_one_line(capsys, tmp_path, text, expected):
     path = _write(tmp_path, "config.json", text)

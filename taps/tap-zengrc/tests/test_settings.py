@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -18,24 +19,23 @@ MELTANO = Path(sys.executable).with_name("meltano")
 PLUGIN_VENV = PROJECT / ".meltano" / "extractors" / "tap-zengrc"
 
 
-@pytest.mark.parametrize("value", ["2.5", 2.5, 2, "2"])
-@pytest.mark.parametrize("setting", ["retry_base_seconds", "max_retry_seconds"])
-def test_fractional_settings_take_numbers_and_numeric_strings(setting, value):
-    stream = TapZenGRC(config=tap_config("http://unused", **{setting: value}), validate_config=True).streams["issues"]
-    if setting == "max_retry_seconds":
-        assert stream.retry_budget.limit_seconds == float(value)
-    else:
-        waits = stream.backoff_wait_generator()
-        next(waits)
-        assert waits.send(RuntimeError("no Retry-After")) == float(value)
-
-
-@pytest.mark.parametrize("value", ["30", 30])
-def test_integer_settings_take_numbers_and_numeric_strings(value):
-    stream = TapZenGRC(config=tap_config("http://unused", request_timeout=value), validate_config=True).streams[
-        "issues"
+@pytest.mark.parametrize("as_text", [True, False], ids=["numeric strings", "JSON numbers"])
+def test_numeric_settings_govern_retries_whether_sent_as_text_or_numbers(emulator, tap, tmp_path, as_text):
+    """One 503 is retried after at most `retry_base_seconds`; a Retry-After beyond `max_retry_seconds` ends the run."""
+    rules = [
+        {"kind": "status", "status": 503, "path": "/issues$", "times": 1},
+        {"kind": "status", "status": 429, "retry_after": 3600, "path": "/risks$", "times": None},
     ]
-    assert stream.timeout == 30
+    server = emulator("zengrc", seed=12, volume=4, only="issues,risks", faults=rules)
+    settings = {"retry_base_seconds": 0.05, "max_retry_seconds": 30.5, "max_retries": 4, "request_timeout": 30}
+    config = tap_config(server.url, **{name: str(value) if as_text else value for name, value in settings.items()})
+    run = tap(config, "--catalog", catalog_selecting(tmp_path, "issues", "risks"))
+    assert run.returncode == 1
+    assert len(run.records("issues")) == 4
+    waits = [float(w) for w in re.findall(r"Retrying in ([0-9.]+) s", run.log)]
+    assert len(waits) == 1
+    assert 0.025 <= waits[0] <= 0.05
+    assert "(max_retry_seconds=30.5; the server asked to wait 3600 s" in run.error_lines()[-1]
 
 
 def test_a_non_numeric_value_is_a_config_error_naming_the_setting():
