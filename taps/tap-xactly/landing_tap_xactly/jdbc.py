@@ -374,25 +374,56 @@ class JdbcClient:
             return TransientDatabaseError(f"{doing}: connection failed (SQL state {state}): {detail}")
         return XactlyError(f"{doing}: {detail} (SQL state {state})")
 
-    def query(self, sql: str, params: Sequence[Any], limit: int, doing: str) -> list[dict[str, Any]]:
-        """Run one page query and return its rows as records (the whole page, so a retry never duplicates).
+    def open_scan(self, sql: str, params: Sequence[Any], doing: str) -> Scan:
+        """Execute one SELECT and keep its result open: rows are then taken in slices with :meth:`fetch`.
 
-        Statements are prepared on the Java connection itself because DB-API has no query timeout and
-        the Xactly driver's default fetch is 100 rows per HTTP call (shared/sources/xactly.md §1.5).
+        Statements are prepared on the Java connection itself because DB-API has no query timeout, and the
+        fetch size is set because the Xactly driver's default is 100 rows per HTTP call
+        (shared/sources/xactly.md §1.5).
         """
 
-        def page(connection: Any) -> list[dict[str, Any]]:
+        def execute(connection: Any) -> Scan:
             statement = connection.prepareStatement(sql)
             try:
                 statement.setQueryTimeout(self.settings.query_timeout)
-                statement.setFetchSize(min(self.settings.fetch_size, limit))
+                statement.setFetchSize(self.settings.fetch_size)
                 for index, value in enumerate(params, start=1):
                     _bind(statement, index, value)
-                return read_rows(statement.executeQuery())
-            finally:
+                return Scan(statement, RowReader(statement.executeQuery()))
+            except BaseException:
                 statement.close()
+                raise
 
-        return self.run(page, doing)
+        return self.run(execute, doing)
+
+    def fetch(self, scan: Scan, limit: int | None, doing: str) -> list[dict[str, Any]]:
+        """The next ``limit`` rows of an open scan (all that remain when None), under the query deadline."""
+        return self.run(lambda _connection: scan.reader.take(limit), doing)
+
+    def close_scan(self, scan: Scan) -> None:
+        """Release the statement (and so the source's cursor); quietly, never waiting long on a dead server."""
+        thread = self._thread
+        if thread is None or self._connection is None:
+            return  # the connection is gone, and its statements with it
+        try:
+            thread.submit(scan.close).result(timeout=CLOSE_TIMEOUT_SECONDS)
+        except FutureTimeout:
+            LOGGER.debug("closing a statement did not finish within %s s", CLOSE_TIMEOUT_SECONDS)
+
+
+@dataclass
+class Scan:
+    """A running query: its statement and a reader of its still open ResultSet."""
+
+    statement: Any
+    reader: RowReader
+
+    def close(self) -> None:
+        """Close the statement, which closes its ResultSet; a broken connection's error is only logged."""
+        try:
+            self.statement.close()
+        except jpype.JException as exc:
+            LOGGER.debug("closing a statement failed: %s", first_line(exc))
 
 
 def _close_quietly(connection: dbapi2.Connection) -> None:
@@ -415,21 +446,34 @@ def _bind(statement: Any, index: int, value: Any) -> None:
         statement.setString(index, str(value))
 
 
-def read_rows(result: Any) -> list[dict[str, Any]]:
-    """All rows of a ResultSet as dicts keyed by column label, values converted by JDBC type."""
-    meta = result.getMetaData()
-    count = meta.getColumnCount()
-    names = [str(meta.getColumnLabel(i)) for i in range(1, count + 1)]
-    converters = [converter(meta.getColumnType(i), meta.getScale(i)) for i in range(1, count + 1)]
-    converted = [(names[i], conv) for i, conv in enumerate(converters) if conv is not None]
-    get = result.getString
-    columns = range(1, count + 1)
-    rows = []
-    while result.next():
-        record = dict(zip(names, [get(i) for i in columns], strict=True))
-        for name, conv in converted:
-            value = record[name]
-            if value is not None:
-                record[name] = conv(value)
-        rows.append(record)
-    return rows
+class RowReader:
+    """Rows of a ``java.sql.ResultSet`` as dicts keyed by column label, values converted by JDBC type."""
+
+    def __init__(self, result: Any) -> None:
+        meta = result.getMetaData()
+        count = meta.getColumnCount()
+        self.result = result
+        self.names = [str(meta.getColumnLabel(i)) for i in range(1, count + 1)]
+        converters = [converter(meta.getColumnType(i), meta.getScale(i)) for i in range(1, count + 1)]
+        self.converted = [(self.names[i], conv) for i, conv in enumerate(converters) if conv is not None]
+        self.exhausted = False
+
+    def take(self, limit: int | None) -> list[dict[str, Any]]:
+        """Up to ``limit`` more rows (every remaining row when None); fewer means the result is exhausted."""
+        result, names, converted = self.result, self.names, self.converted
+        get, advance = result.getString, result.next
+        columns = range(1, len(names) + 1)
+        rows = []
+        remaining = -1 if limit is None else limit
+        while remaining != 0:
+            if not advance():
+                self.exhausted = True
+                break
+            record = dict(zip(names, [get(i) for i in columns], strict=True))
+            for name, conv in converted:
+                value = record[name]
+                if value is not None:
+                    record[name] = conv(value)
+            rows.append(record)
+            remaining -= 1
+        return rows

@@ -227,7 +227,7 @@ class TapXactly(Tap):
                     password=config.get("password"),
                     properties={"clientID": config.get("client_id") or "", "consumer": config.get("consumer") or ""},
                     query_timeout=int(config.get("query_timeout_seconds", 600)),
-                    fetch_size=int(config.get("page_size", 10_000)),
+                    fetch_size=int(config.get("page_size", 10_000)),  # one round trip per slice
                     connect_timeout=float(config.get("connect_timeout_seconds", 60)),
                 )
             )
@@ -264,6 +264,9 @@ class TapXactly(Tap):
         wait for it.
         """
         try:
+            for stream in self.streams.values():
+                if isinstance(stream, XactlyStream):
+                    stream.rewind_to_written_row()
             super()._handle_termination(signum, frame)  # writes the state, then exits 0: not for us
         except SystemExit:
             pass

@@ -107,26 +107,28 @@ def test_max_retry_seconds_bounds_the_retries_of_a_stream(tmp_path, emu):
     assert attempts == proxy.connections < 100, "the time budget, not the 1000 tries, must have ended it"
 
 
-def test_a_failure_before_every_page_is_retried_because_each_page_read_resets_the_budget(emu):
-    """Pages 2, 3 and 4 of xc_credit each fail once (their connection dies mid-page) and wait 1 s.
+def test_a_failure_in_every_slice_is_retried_because_each_slice_read_resets_the_budget(xactly_db):
+    """Slices 2, 3 and 4 of xc_credit each fail once (their connection dies mid-slice) and wait 1 s.
 
-    3 s of waits in all, a 1.9 s budget without progress: each page spends about 1 s, so the read
-    completes. A budget counted over the whole stream was spent by page 4 and gave up there (this failed
-    before the change). Measured on this seed: handshake ~0.5 kB, each 15-row page ~26 kB, the closing
-    empty page ~6 kB; a connection cut after 42 kB from the server carries one page whole and dies in
-    the next, except the last, which carries page 4 and the empty page.
+    3 s of waits in all, a 1.9 s budget without progress: each slice spends about 1 s, so the read
+    completes; a budget counted over the whole stream would be spent by slice 4 and give up there.
+    H2 sends the first 100 rows of a result with its answer to the query, then 100 per fetch: measured on
+    this seed ~1 kB handshake, ~135 kB for the first 100 xc_credit rows, ~128 kB per further 100. A
+    connection cut after 200 kB from the server carries one slice whole and dies fetching the next; the
+    last one carries slice 4 and the empty end of the result.
     """
+    emu = xactly_db(seed=7, volume=400, tables=["xc_credit"])
     proxy = TcpFaultProxy(emu.server.port)
     try:
         config = emu.tap_config(
-            jdbc_url=proxy.jdbc_url(), page_size=15, max_retries=3, max_retry_seconds=1.9, retry_initial_seconds=1
+            jdbc_url=proxy.jdbc_url(), page_size=100, max_retries=3, max_retry_seconds=1.9, retry_initial_seconds=1
         )
-        proxy.drop_after(server_bytes=42_000, times=100)
+        proxy.drop_after(server_bytes=200_000, times=100)
         result = sync(config, catalog=catalog_of(emu, "xc_credit"))
     finally:
         proxy.close()
     ids = [r["CREDIT_ID"] for r in result.records["xc_credit"]]
     assert sorted(ids) == sorted(r["CREDIT_ID"] for r in emu.truth("xc_credit")["xc_credit"])
-    assert len(ids) == len(set(ids)) == 60
+    assert len(ids) == len(set(ids)) == 400
     assert proxy.dropped == 3
     assert proxy.connections == 4
