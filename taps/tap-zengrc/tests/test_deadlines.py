@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import requests
+from landing_tap_kit.stub_servers import Page, StubServer
 from landing_tap_zengrc.tap import TapZenGRC
 
-from tests.http_stub import Page, StubServer
 from tests.support import catalog_selecting, tap_config
 
 

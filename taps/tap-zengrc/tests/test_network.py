@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from landing_tap_kit.stub_servers import ForwardProxy, Page, StubServer, self_signed_certificate
 
-from tests.http_stub import ForwardProxy, Page, StubServer, self_signed_certificate
 from tests.support import catalog_selecting, clean_environment, tap_config
 
 ONE_PAGE = json.dumps({"data": [{"id": 7, "title": "TLS"}], "links": {"next": None}}).encode()

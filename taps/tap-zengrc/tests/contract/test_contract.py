@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from landing_tap_kit.stub_servers import Page, StubServer
 
-from tests.http_stub import Page, StubServer
 from tests.support import TapRun, run_tap, tap_config
 
 FIXTURES = Path(__file__).with_name("fixtures")
