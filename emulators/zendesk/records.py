@@ -9,6 +9,7 @@ of being stored: a 100k-ticket benchmark account would otherwise hold millions o
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -158,15 +159,16 @@ class Factory:
     def __init__(self, account: Account, url: str = "") -> None:
         self.account = account
         self.fields = custom_fields(account)
-        self.user_ids: list[int] = []
-        self.org_ids: list[int] = []
-        self.group_ids: list[int] = []
+        # ranges for the seeded people (rng.choice on a range is O(1): no id list at 10M records)
+        self.user_ids: Sequence[int] = ()
+        self.org_ids: Sequence[int] = ()
+        self.group_ids: Sequence[int] = ()
         self.url = url or f"https://{account.subdomain}.zendesk.com"
 
     def _link(self, kind: str, key: Any) -> str:
         return f"{self.url}/api/v2/{kind}/{key}.json"
 
-    def _pick(self, rng: random.Random, ids: list[int]) -> int | None:
+    def _pick(self, rng: random.Random, ids: Sequence[int]) -> int | None:
         return rng.choice(ids) if ids else None
 
     # -- tickets and their children -----------------------------------------------------------
@@ -236,15 +238,29 @@ class Factory:
         ticket["updated_at"] = iso(when)
         ticket["generated_timestamp"] = epoch(when)
 
-    def audit_times(self, ticket: Record, rng: random.Random) -> list[int]:
-        """When a new ticket's audits happened: 1-3 audits, the last one at ``updated_at``.
+    @staticmethod
+    def audit_times(created: int, updated: int, count: int) -> list[int]:
+        """When a new ticket's ``count`` (1-3) audits happened (unix s), first at creation, last at ``updated``.
 
-        Stored by the emulator (audits are immutable); :meth:`touch_ticket` callers append one.
+        Each later edit of the ticket appends one (the emulator adds those).
         """
-        created = epoch(parse_iso(ticket["created_at"]))
-        updated = ticket["generated_timestamp"]
-        count = rng.randint(1, 3)
         return [created + (updated - created) * n // max(count - 1, 1) for n in range(count)]
+
+    @staticmethod
+    def metric_event(ticket_id: int, n: int, at: int) -> Record:
+        """The SLA metric event of a ticket's audit ``n`` (activate on create, then fulfil/pause alternately)."""
+        return {
+            "id": ticket_id * 100 + n,
+            "ticket_id": ticket_id,
+            "metric": METRICS[n % len(METRICS)],
+            "instance_id": 1 + n // len(METRICS),
+            "type": "activate" if n == 0 else ("fulfill" if n % 2 else "pause"),
+            "time": iso(datetime.fromtimestamp(at, UTC)),
+            # present on apply_sla / update_status events respectively, null otherwise
+            "sla": {"target": 60, "business_hours": False} if n == 0 else None,
+            "status": {"calendar": 30 * n, "business": 0} if n else None,
+            "deleted": False,
+        }
 
     def audits(self, ticket: Record, times: list[int]) -> list[Record]:
         """Build the ticket's audits, oldest first: a Create audit, then one Change audit per revision."""
@@ -322,26 +338,13 @@ class Factory:
             "on_hold_time_in_minutes": {"calendar": 0, "business": 0},
         }
 
-    @staticmethod
-    def metric_events(audits: list[Record]) -> list[Record]:
-        """One SLA metric event per audit (activate on create, then fulfil/pause alternately)."""
-        out = []
-        for n, audit in enumerate(audits):
-            out.append(
-                {
-                    "id": audit["id"],
-                    "ticket_id": audit["ticket_id"],
-                    "metric": METRICS[n % len(METRICS)],
-                    "instance_id": 1 + n // len(METRICS),
-                    "type": "activate" if n == 0 else ("fulfill" if n % 2 else "pause"),
-                    "time": audit["created_at"],
-                    # present on apply_sla / update_status events respectively, null otherwise
-                    "sla": {"target": 60, "business_hours": False} if n == 0 else None,
-                    "status": {"calendar": 30 * n, "business": 0} if n else None,
-                    "deleted": False,
-                }
-            )
-        return out
+    @classmethod
+    def metric_events(cls, audits: list[Record]) -> list[Record]:
+        """One SLA metric event per audit."""
+        return [
+            cls.metric_event(audit["ticket_id"], n, epoch(parse_iso(audit["created_at"])))
+            for n, audit in enumerate(audits)
+        ]
 
     # -- people and organisations -------------------------------------------------------------
 

@@ -60,20 +60,24 @@ from __future__ import annotations
 
 import base64
 import bisect
+import heapq
 import math
 import random
 import re
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from array import array
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import orjson
 from aiohttp import web
 
-from emulators.core import Collection, HttpEmulator, Mutation, SimClock
+from emulators.core import HttpEmulator, Mutation, SeededCollection, SimClock, StoredCollection
+from emulators.core.collection import mix, text_seed
 from emulators.core.server import basic_credentials, json_response
 from emulators.zendesk.records import (
     ORGANIZATION_FIELDS,
@@ -83,7 +87,6 @@ from emulators.zendesk.records import (
     Record,
     epoch,
     iso,
-    parse_iso,
 )
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -112,6 +115,21 @@ EDITED = ("groups", "group_memberships", "macros", "tags", "ticket_forms", "sati
 PROFILE_FIELDS = {"user_fields": USER_FIELDS, "organization_fields": ORGANIZATION_FIELDS}
 #: What ``/search`` finds for each ``type:`` (Zendesk also searches groups; this account's are few).
 SEARCHABLE = {"ticket": "tickets", "user": "users", "organization": "organizations", "group": "groups"}
+
+
+#: Packing of one history audit in the metric-event index: (time since this origin, ticket offset, n).
+EVENT_ORIGIN = 1_600_000_000
+_TICKET_BITS = 34
+_N_BITS = 2
+
+
+def _pack_event(at: int, ticket_offset: int, n: int) -> int:
+    return ((at - EVENT_ORIGIN) << (_TICKET_BITS + _N_BITS)) | (ticket_offset << _N_BITS) | n
+
+
+def _unpack_event(packed: int) -> tuple[int, int, int]:
+    at = (packed >> (_TICKET_BITS + _N_BITS)) + EVENT_ORIGIN
+    return at, (packed >> _N_BITS) & ((1 << _TICKET_BITS) - 1), packed & ((1 << _N_BITS) - 1)
 
 
 def _encode_cursor(value: Any) -> str:
@@ -199,25 +217,14 @@ class ZendeskEmulator(HttpEmulator):
         self.export_rate_limit = export_rate_limit
         self.rate_window = float(rate_window)
         self.export_page_max = int(export_page_max)
-        self.audit_times: dict[int, list[int]] = {}
         self._windows: dict[str, tuple[float, int]] = {}
-        self._indexes: dict[str, list[tuple[int, Any]]] = {}
-        self._metric_events: list[Record] | None = None
+        self._event_index: array[int] | None = None
+        self._event_overlay: list[tuple[int, int, int, int]] | None = None
         self._lock = threading.RLock()
-        self._populating = True
+        self._seeds = {part: text_seed(f"{self.name}:{seed}:{self.account.name}:{part}") for part in ("age", "audits")}
         self._populate()
-        self._populating = False
 
     # -- data ----------------------------------------------------------------------------------
-
-    def _times(self, rng: random.Random) -> tuple[datetime, datetime]:
-        """Return (created, updated): spread over the history while populating, "now" afterwards."""
-        if not self._populating:
-            stamp = self.stamp()
-            return stamp, stamp
-        created = self.clock.history_point(rng.random() * 0.8)
-        updated = created + timedelta(seconds=rng.randint(0, 60 * 86_400))
-        return created, updated
 
     def stamp(self) -> datetime:
         """Return when changes made by :meth:`advance` happened.
@@ -227,52 +234,86 @@ class ZendeskEmulator(HttpEmulator):
         """
         return self.clock.now - timedelta(seconds=EXPORT_LAG + 1)
 
-    def _collection(self, name: str, build: Callable[..., Record], count: int, key: str = "id") -> Collection:
-        def make(record_key: int, rng: random.Random) -> Record:
-            return build(record_key, rng, *self._times(rng))
+    def _age(self, key: int) -> int:
+        """Seconds between a history record's creation and its last change (up to 60 days), from its id."""
+        return mix(self._seeds["age"], key) % (60 * 86_400)
 
-        collection = Collection(name, make, self._touch(name), key=key)
+    def _seeded(self, name: str, build: Callable[..., Record], count: int) -> SeededCollection:
+        """A volume-sized collection, generated on demand; tickets/users/organisations keep tombstones."""
+
+        def make(key: int, rng: random.Random, born: datetime | None) -> Record:
+            if born is not None:
+                return build(key, rng, born, born)
+            updated = collection.history_moment(key)
+            return build(key, rng, updated - timedelta(seconds=self._age(key)), updated)
+
+        collection = SeededCollection(
+            name,
+            make,
+            self._touch(name),
+            seed=f"{self.name}:{self.seed}:{self.account.name}:{name}",
+            count=count,
+            first=self.account.id_base + 1,
+            tombstone=self._tombstone(name) if name in SOFT_DELETED else None,
+            history=(0.05, 0.8),
+        )
+        self.collections[name] = collection
+        return collection
+
+    def _stored(self, name: str, build: Callable[..., Record], count: int, key: str = "id") -> StoredCollection:
+        """A small configuration collection, held in memory (its keys need not be consecutive)."""
+
+        def make(record_key: int, rng: random.Random, born: datetime | None) -> Record:
+            if born is not None:
+                return build(record_key, rng, born, born)
+            created = self.clock.history_point(rng.random() * 0.8)
+            return build(record_key, rng, created, created + timedelta(seconds=rng.randint(0, 60 * 86_400)))
+
+        collection = StoredCollection(name, make, self._touch(name), key=key)
         collection.next_id = self.account.id_base + 1
         collection.populate(count, self.rng(f"{self.account.name}:{name}"))
         self.collections[name] = collection
         return collection
 
     def _populate(self) -> None:
-        f, n = self.factory, self.volume
-        f.group_ids = self._collection("groups", f.group, 4).keys()
-        f.org_ids = self._collection("organizations", f.organization, max(3, n // 10)).keys()
-        f.user_ids = self._collection("users", f.user, max(5, n // 2)).keys()
-        self._collection("group_memberships", f.group_membership, 8)
-        tickets = self._collection("tickets", f.ticket, n)
-        rng = self.rng(f"{self.account.name}:audits")
-        for ticket in tickets.records():
-            self.audit_times[ticket["id"]] = f.audit_times(ticket, rng)
-        self._collection("macros", f.macro, 5)
-        self._collection("tags", f.tag, 12, key="name")
-        fields = Collection("ticket_fields", lambda *_: {}, lambda *_: None)
+        f, n, base = self.factory, self.volume, self.account.id_base + 1
+        f.group_ids = self._stored("groups", f.group, 4).keys()
+        f.org_ids = range(base, base + max(3, n // 10))
+        f.user_ids = range(base, base + max(5, n // 2))
+        self._seeded("organizations", f.organization, len(f.org_ids))
+        self._seeded("users", f.user, len(f.user_ids))
+        self._stored("group_memberships", f.group_membership, 8)
+        self._seeded("tickets", f.ticket, n)
+        self._stored("macros", f.macro, 5)
+        self._stored("tags", f.tag, 12, key="name")
+        fields = StoredCollection("ticket_fields")
         for field in f.fields:
             fields.add(f.ticket_field(field, self.clock.history_point(0.01)))
         self.collections["ticket_fields"] = fields
-        self._collection("ticket_forms", f.ticket_form, 3)
-        self._collection("satisfaction_ratings", f.satisfaction_rating, max(3, n // 4))
-        self._collection("sla_policies", f.sla_policy, 3)
-        self._collection("talk_phone_numbers", f.phone_number, 2)
+        self._stored("ticket_forms", f.ticket_form, 3)
+        self._seeded("satisfaction_ratings", f.satisfaction_rating, max(3, n // 4))
+        self._stored("sla_policies", f.sla_policy, 3)
+        self._stored("talk_phone_numbers", f.phone_number, 2)
         for kind, definitions in PROFILE_FIELDS.items():
-            profile = Collection(kind, lambda *_: {}, lambda *_: None)
-            for n, definition in enumerate(definitions, start=1):
-                profile.add(f.profile_field(kind, self.account.id_base + n, definition, self.clock.history_point(0.01)))
+            profile = StoredCollection(kind)
+            for number, definition in enumerate(definitions, start=1):
+                moment = self.clock.history_point(0.01)
+                profile.add(f.profile_field(kind, self.account.id_base + number, definition, moment))
             self.collections[kind] = profile
+        self.updated_fields["tags"] = None
 
-    def _touch(self, name: str) -> Callable[[Record, random.Random], None]:
-        def touch(record: Record, rng: random.Random) -> None:
-            when = self.stamp()
+    @property
+    def tickets(self) -> SeededCollection:
+        """The account's tickets."""
+        tickets = self.collections["tickets"]
+        assert isinstance(tickets, SeededCollection)
+        return tickets
+
+    def _touch(self, name: str) -> Callable[[Record, random.Random, datetime], None]:
+        def touch(record: Record, rng: random.Random, when: datetime) -> None:
             if name == "tickets":
-                if record["status"] != "deleted":
-                    self.factory.touch_ticket(record, rng, when)
-                    self.audit_times[record["id"]].append(epoch(when))
+                self.factory.touch_ticket(record, rng, when)
                 return
-            if record.get("active") is False or record.get("deleted_at"):
-                return  # deleted users/organisations are not edited any more
             if name == "users":
                 record["user_fields"]["seats"] = rng.randint(1, 900)
             elif name == "organizations":
@@ -285,12 +326,11 @@ class ZendeskEmulator(HttpEmulator):
 
         return touch
 
-    def _soft_delete(self, name: str, collection: Collection, keys: list[Any]) -> None:
-        when = self.stamp()
-        for key in keys:
-            record = collection.deleted.pop(key, None)
-            if record is None:
-                continue
+    @staticmethod
+    def _tombstone(name: str) -> Callable[[Record, datetime], None]:
+        """What Zendesk keeps of a deleted ticket/user/organisation: the export still lists it."""
+
+        def tombstone(record: Record, when: datetime) -> None:
             if name == "tickets":
                 record["status"] = "deleted"
                 record["generated_timestamp"] = epoch(when)
@@ -299,14 +339,8 @@ class ZendeskEmulator(HttpEmulator):
             else:
                 record["deleted_at"] = iso(when)
             record["updated_at"] = iso(when)
-            collection.add(record)
 
-    def _make_ticket_children(self, keys: list[Any]) -> None:
-        rng = self.rng(f"{self.account.name}:audits:{self.mutation_count}")
-        for key in keys:
-            ticket = self.collections["tickets"].get(key)
-            if ticket is not None:
-                self.audit_times[key] = self.factory.audit_times(ticket, rng)
+        return tombstone
 
     def advance(self, updates: int = 5, creates: int = 5, deletes: int = 2, seconds: float = 86_400) -> Mutation:
         """Move to the next day: tickets/users/organisations changed, created, soft-deleted.
@@ -318,36 +352,84 @@ class ZendeskEmulator(HttpEmulator):
             rng = self.rng(f"advance:{self.mutation_count}")
             self.mutation_count += 1
             change = Mutation()
+            when = self.stamp()
             for name in SOFT_DELETED:
-                collection = self.collections[name]
-                step = collection.mutate(rng, updates, creates, deletes)
-                self._soft_delete(name, collection, step.deleted)
-                if name == "tickets":
-                    self._make_ticket_children(step.created)
-                change.merge(step, name)
+                change.merge(self.collections[name].mutate(rng, updates, creates, deletes, when), name)
             for name in EDITED:
-                change.merge(self.collections[name].mutate(rng, min(updates, 2), min(creates, 1), 0), name)
-            self._indexes.clear()
-            self._metric_events = None
+                change.merge(self.collections[name].mutate(rng, min(updates, 2), min(creates, 1), 0, when), name)
+            self._event_overlay = None
             return change
+
+    def _history_audit_times(self, key: int) -> list[int]:
+        """A ticket's audits before any edit: derived from its id, so no list of them is held."""
+        born = self.tickets.born(key)
+        if born is not None:
+            created = updated = epoch(born)
+        else:
+            updated = epoch(self.tickets.history_moment(key))
+            created = updated - self._age(key)
+        return self.factory.audit_times(created, updated, 1 + mix(self._seeds["audits"], key) % 3)
+
+    def audit_times(self, key: int) -> list[int]:
+        """When each audit of ticket ``key`` happened: its history ones, then one per edit."""
+        return self._history_audit_times(key) + [epoch(t) for t in self.tickets.touches(key)]
 
     def ticket_audits(self, ticket: Record) -> list[Record]:
         """Return a ticket's audits as ``/tickets/{id}/audits`` does."""
-        return self.factory.audits(ticket, self.audit_times[ticket["id"]])
+        return self.factory.audits(ticket, self.audit_times(ticket["id"]))
 
-    def _live_tickets(self) -> list[Record]:
-        return [t for t in self.collections["tickets"].records() if t["status"] != "deleted"]
+    def _live_tickets(self) -> Iterator[Record]:
+        return (t for t in self.tickets.iter_records() if t["status"] != "deleted")
+
+    def _event_base(self) -> array[int]:
+        """Every history audit's (time, ticket, n), packed in one sorted int array: built once, ~8 B per audit.
+
+        Edits only append audits (:meth:`_events_after_history`), so this never changes after it is built.
+        """
+        with self._lock:
+            if self._event_index is None:
+                tickets = self.tickets
+                buckets: dict[int, array[int]] = {}
+                for rank in range(tickets.initial):
+                    key = tickets.history_slot(rank)
+                    for n, at in enumerate(self._history_audit_times(key)):
+                        packed = _pack_event(at, key - tickets.first, n)
+                        buckets.setdefault(at // 86_400, array("q")).append(packed)
+                index = array("q")
+                for day in sorted(buckets):
+                    index.extend(sorted(buckets.pop(day)))
+                self._event_index = index
+            return self._event_index
+
+    def _events_after_history(self) -> list[tuple[int, int, int, int]]:
+        """(time, event id, ticket, n) of audits added by edits and of created tickets, sorted."""
+        with self._lock:
+            if self._event_overlay is None:
+                tickets, overlay = self.tickets, []
+                for key in tickets.changed_since_history():
+                    history = [] if tickets.born(key) is None else self._history_audit_times(key)
+                    extra = [epoch(t) for t in tickets.touches(key)]
+                    first_n = 0 if history else len(self._history_audit_times(key))
+                    for n, at in enumerate(history + extra, start=first_n):
+                        overlay.append((at, key * 100 + n, key, n))
+                self._event_overlay = sorted(overlay)
+            return self._event_overlay
+
+    def metric_event_order(self, start: int) -> Iterator[tuple[int, int, int, int]]:
+        """(time, event id, ticket, n) of every SLA metric event from ``start`` (unix s), sorted by time then id."""
+        base, first = self._event_base(), self.tickets.first
+        overlay = self._events_after_history()
+
+        def history() -> Iterator[tuple[int, int, int, int]]:
+            for packed in base[bisect.bisect_left(base, _pack_event(start, 0, 0)) :]:
+                at, offset, n = _unpack_event(packed)
+                yield at, (first + offset) * 100 + n, first + offset, n
+
+        return heapq.merge(history(), iter(overlay[bisect.bisect_left(overlay, (start,)) :]))
 
     def metric_events(self) -> list[Record]:
-        """All SLA metric events sorted as the export returns them (by time, then id)."""
-        with self._lock:
-            if self._metric_events is None:
-                events = []
-                for ticket in self.collections["tickets"].records():
-                    events += self.factory.metric_events(self.ticket_audits(ticket))
-                events.sort(key=lambda e: (e["time"], e["id"]))
-                self._metric_events = events
-            return self._metric_events
+        """All SLA metric events sorted as the export returns them (by time, then id): small volumes."""
+        return [self.factory.metric_event(t, n, at) for at, _, t, n in self.metric_event_order(-(2**40))]
 
     def truth(self, collection: str | None = None) -> dict[str, list[Record]]:
         """Return stored collections plus the derived ones.
@@ -470,20 +552,10 @@ class ZendeskEmulator(HttpEmulator):
         """Where links point: the public base URL when set (Zendesk's own host), else this server."""
         return self.public_url or f"{request.scheme}://{request.host}"
 
-    def _export_index(self, name: str) -> list[tuple[int, Any]]:
-        """(timestamp, id) of every exportable item, sorted: what export cursors walk."""
-        with self._lock:
-            index = self._indexes.get(name)
-            if index is None:
-                if name == "ticket_metric_events":
-                    index = [(epoch(parse_iso(e["time"])), n) for n, e in enumerate(self.metric_events())]
-                elif name == "tickets":
-                    index = sorted((t["generated_timestamp"], t["id"]) for t in self.collections[name].records())
-                else:
-                    records = self.collections[name].records()
-                    index = sorted((epoch(parse_iso(r["updated_at"])), r["id"]) for r in records)
-                self._indexes[name] = index
-            return index
+    def _seeded_collection(self, name: str) -> SeededCollection:
+        collection = self.collections[name]
+        assert isinstance(collection, SeededCollection)
+        return collection
 
     def _export_page_size(self, request: web.Request) -> int:
         try:
@@ -504,22 +576,30 @@ class ZendeskEmulator(HttpEmulator):
         return start
 
     async def _cursor_export(self, request: web.Request, name: str) -> web.Response:
-        index = self._export_index(name)
         size = self._export_page_size(request)
         horizon = epoch(self.clock.now) - EXPORT_LAG
         if "cursor" in request.query:
-            pos = bisect.bisect_right(index, tuple(_decode_cursor(request.query["cursor"])))
+            resume = _decode_cursor(request.query["cursor"])
+            if not (isinstance(resume, list) and len(resume) == 2 and all(isinstance(v, int) for v in resume)):
+                raise _bad_request("invalid cursor", "InvalidPaginationParameter")
+            start = (resume[0], resume[1] + 1)
         else:
-            pos = bisect.bisect_left(index, (self._start_time(request),))
-        page = [item for item in index[pos : pos + size] if item[0] <= horizon]
-        end = pos + len(page)
-        end_of_stream = end >= len(index) or index[end][0] > horizon
-        last = page[-1] if page else (index[pos - 1] if pos else (0, 0))
-        cursor = _encode_cursor(list(last))
+            start = (self._start_time(request), 0)
+            resume = [start[0] - 1, 2**62]  # just before the first item: an empty page re-polls from here
+        page: list[tuple[int, int]] = []
+        following = None
+        for item in self._seeded_collection(name).change_order(start):
+            if item[0] > horizon or len(page) == size:
+                following = item
+                break
+            page.append(item)
+        end_of_stream = following is None or following[0] > horizon
+        cursor = _encode_cursor(list(page[-1]) if page else resume)
         collection = self.collections[name]
-        parts = [collection.encoded(key) for _, key in page]
         if name == "tickets" and "metric_sets" in request.query.get("include", "").split(","):
-            parts = [self._with_metric_set(part, key) for part, (_, key) in zip(parts, page, strict=True)]
+            parts = [self._with_metric_set(key) for _, key in page]
+        else:
+            parts = [collection.encoded(key) for _, key in page]
         query = f"cursor={cursor}" + "".join(
             f"&{k}={v}" for k, v in request.query.items() if k in {"include", "per_page"}
         )
@@ -533,33 +613,39 @@ class ZendeskEmulator(HttpEmulator):
         body = b'{"' + name.encode() + b'":[' + b",".join(parts) + b"]," + orjson.dumps(tail)[1:]
         return web.Response(body=body, content_type="application/json")
 
-    def _with_metric_set(self, encoded: bytes, key: int) -> bytes:
-        ticket = self.collections["tickets"].get(key)
+    def _with_metric_set(self, key: int) -> bytes:
+        ticket = self.tickets.get(key)
         assert ticket is not None
-        return encoded[:-1] + b',"metric_set":' + orjson.dumps(self.factory.metric_set(ticket)) + b"}"
+        return orjson.dumps({**ticket, "metric_set": self.factory.metric_set(ticket)})
 
     async def _time_export(self, request: web.Request, name: str) -> web.Response:
-        index = self._export_index(name)
         size = self._export_page_size(request)
         # "The Unix UTC epoch time of the oldest event you're interested in": no one-minute rule there
         start = self._start_time(request, recent_ok=name == "ticket_metric_events")
         horizon = epoch(self.clock.now) - EXPORT_LAG
-        pos = bisect.bisect_left(index, (start,))
-        end = min(pos + size, len(index))
-        # Items sharing the last timestamp all go in this page, so ``end_time`` can move past them.
-        while end < len(index) and end > pos and index[end][0] == index[end - 1][0]:
-            end += 1
-        page = [item for item in index[pos:end] if item[0] <= horizon]
-        after = pos + len(page)
-        end_of_stream = after >= len(index) or index[after][0] > horizon
+        events = name == "ticket_metric_events"
+        order: Iterator[tuple[int, ...]] = (
+            self.metric_event_order(start) if events else self._seeded_collection(name).change_order((start, 0))
+        )
+        taken: list[tuple[int, ...]] = []
+        following = None
+        for item in order:
+            # Items sharing the last timestamp all go in this page, so ``end_time`` can move past them.
+            if len(taken) >= size and item[0] != taken[-1][0]:
+                following = item
+                break
+            taken.append(item)
+        page = [item for item in taken if item[0] <= horizon]
+        if len(page) < len(taken):
+            following = taken[len(page)]
+        end_of_stream = following is None or following[0] > horizon
         end_time = page[-1][0] if page else start
         if not end_of_stream and end_time == start:
             end_time += 1
-        if name == "ticket_metric_events":
-            events = self.metric_events()
-            items = b",".join(orjson.dumps(events[n]) for _, n in page)
+        if events:
+            items = b",".join(orjson.dumps(self.factory.metric_event(item[2], item[3], item[0])) for item in page)
         else:
-            items = b",".join(self.collections[name].encoded(key) for _, key in page)
+            items = b",".join(self.collections[name].encoded(item[1]) for item in page)
         tail = {
             "count": len(page),
             "end_time": end_time,
@@ -648,20 +734,36 @@ class ZendeskEmulator(HttpEmulator):
 
     async def _list_page(self, request: web.Request, name: str, key: str) -> web.Response:
         collection = self.collections[name]
-        keys = collection.keys()
+        wanted: Callable[[Any], bool] | None = None
         if name == "satisfaction_ratings" and "start_time" in request.query:
-            since = iso(datetime.fromtimestamp(self._start_time(request, recent_ok=True), UTC))
-            keys = [k for k in keys if (r := collection.get(k)) is not None and r["updated_at"] >= since]
+            since = datetime.fromtimestamp(self._start_time(request, recent_ok=True), UTC)
+            if isinstance(collection, SeededCollection):
+                seeded = collection
+                wanted = lambda k: seeded.last_change(k) >= since  # noqa: E731 - no record is built to filter
+            else:
+                wanted = lambda k: (r := collection.get(k)) is not None and r["updated_at"] >= iso(since)  # noqa: E731
+
+        def keys(rank: int) -> Iterator[Any]:
+            found = collection.keys_from(rank)
+            return found if wanted is None else filter(wanted, found)
+
         if self._cursor_paged(request):
             # cursors carry the record key, so a record created between pages neither repeats nor hides one
             size = self._page_size(request)
             pos = 0
             if "page[after]" in request.query:
-                pos = bisect.bisect_right(keys, _decode_cursor(request.query["page[after]"]))
-            page = keys[pos : pos + size]
+                pos = collection.rank_after(_decode_cursor(request.query["page[after]"]))
+            window = list(islice(keys(pos), size + 1))
+            page = window[:size]
             items = [collection.encoded(k) for k in page]
-            return self._cbp_response(request, key, items, page, pos + size < len(keys))
-        return self._paged(request, key, len(keys), lambda n: collection.encoded(keys[n]))
+            return self._cbp_response(request, key, items, page, len(window) > size)
+        number, per_page, start = self._offset_window(request)
+        # a filtered count scans every key (no record is generated for it); unfiltered it is known
+        total = len(collection) if wanted is None else sum(1 for _ in keys(0))
+        first = start if wanted is None else 0
+        chosen = islice(keys(first), start - first, start - first + per_page)
+        items = [collection.encoded(k) for k in chosen]
+        return self._obp_response(request, key, items, total, page=number, per_page=per_page)
 
     async def _unpaged(self, request: web.Request, name: str) -> web.Response:
         records = self.collections[name].records()
@@ -676,16 +778,20 @@ class ZendeskEmulator(HttpEmulator):
         return self._paged(request, "audits", len(audits), lambda n: orjson.dumps(audits[n]))
 
     async def _search(self, request: web.Request) -> web.Response:
-        """``GET /api/v2/search?query=...``: matching tickets, users, organisations and groups (OBP)."""
-        found = [
-            {**record, "result_type": kind}
-            for kind, name in SEARCHABLE.items()
-            for record in self.collections[name].records()
-            if _matches(request.query.get("query", ""), kind, record)
-        ]
+        """``GET /api/v2/search?query=...``: matching tickets, users, organisations and groups (OBP).
+
+        Records are generated and tested one at a time: the total ``count`` costs a scan, never memory.
+        """
+        query = request.query.get("query", "")
         page, per_page, start = self._offset_window(request)
-        items = [orjson.dumps(r) for r in found[start : start + per_page]]
-        return self._obp_response(request, "results", items, len(found), page=page, per_page=per_page)
+        total, items = 0, []
+        for kind, name in SEARCHABLE.items():
+            for record in self.collections[name].iter_records():
+                if _matches(query, kind, record):
+                    if start <= total < start + per_page:
+                        items.append(orjson.dumps({**record, "result_type": kind}))
+                    total += 1
+        return self._obp_response(request, "results", items, total, page=page, per_page=per_page)
 
 
 def _search_moment(text: str) -> str | None:
