@@ -11,7 +11,7 @@ PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard libs/*/pyproject.toml taps/
 PLUGIN_FILES := meltano.yml $(wildcard taps/*/*.meltano.yml) $(wildcard libs/*/pyproject.toml taps/*/pyproject.toml targets/*/pyproject.toml mappers/*/pyproject.toml)
 export UV_LINK_MODE := copy
 
-.PHONY: demo test setup system-deps plugins lint lock bench clean airflow airflow-setup schedules fakesnow-setup
+.PHONY: demo test setup system-deps plugins lint lock bench clean airflow airflow-setup schedules fakesnow-setup release-check emulators-up emulators-down
 
 # umask 077: Meltano writes each plugin's config (credentials, the hash key) under .meltano/run/ with the
 # caller's umask and leaves it there when a run is killed; keep those files private to this user.
@@ -23,6 +23,20 @@ demo: setup plugins
 test: setup plugins airflow-setup fakesnow-setup lint
 	@set -e; for pkg in $(PACKAGES); do echo "==> pytest $$pkg"; (cd $$pkg && $(CURDIR)/$(BIN)/python -m pytest); done
 	@echo "==> pytest tests (end to end)"; $(BIN)/python -m pytest
+	@echo "==> release check"; $(BIN)/python scripts/release_check.py
+
+# What a release publishes, built and installed the way a stranger would: each wheel alone in a fresh venv on
+# the lowest and highest supported Python, and all four beside singer-io's tap-zendesk (RELEASING.md).
+release-check: setup
+	$(BIN)/python scripts/release_check.py
+
+# The dev emulators in the background, on the ports meltano.yml's dev environment uses, for operator commands
+# (`meltano invoke tap-xactly --discover`, `meltano run zengrc-to-warehouse`); emulators-down stops them.
+emulators-up: setup
+	$(BIN)/python scripts/dev_emulators.py up
+
+emulators-down:
+	$(BIN)/python scripts/dev_emulators.py down
 
 setup: system-deps $(VENV)/.installed
 
