@@ -10,9 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from checks.project import MeltanoProject
-from checks.rules import CronError, due_since, validate_cron
-from checks.warehouse import Warehouse
+from utilities.checks.project import MeltanoProject
+from utilities.checks.rules import CronError, due_since, validate_cron
+from utilities.checks.warehouse import Warehouse
 from tests.harness import PROJECT_ROOT
 
 NOW = datetime(2026, 3, 11, 10, 30, tzinfo=UTC)  # a Wednesday; 8-hourly runs fired at 00:00 and 08:00
@@ -75,7 +75,7 @@ def run_checks(project: Path, warehouse_file: Path, *args: str) -> subprocess.Co
         [
             sys.executable,
             "-m",
-            "checks",
+            "utilities.checks",
             "--warehouse",
             f"duckdb://{warehouse_file}",
             "--project-root",
@@ -210,7 +210,7 @@ def test_an_unknown_job_is_one_clear_line(project, warehouse_file):
 
 def test_a_missing_warehouse_setting_is_one_clear_line(project):
     result = subprocess.run(
-        [sys.executable, "-m", "checks", "--project-root", str(project), "freshness"],
+        [sys.executable, "-m", "utilities.checks", "--project-root", str(project), "freshness"],
         cwd=PROJECT_ROOT,
         env={"PATH": "/usr/bin:/bin"},
         capture_output=True,

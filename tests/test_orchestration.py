@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from croniter import croniter
 
-from checks.rules import CronError, validate_cron
+from utilities.checks.rules import CronError, validate_cron
 from tests.harness import MELTANO, PROJECT_ROOT
 
 ORCHESTRATE = PROJECT_ROOT / "orchestrate"

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 
 from croniter import croniter
 
-from checks.project import Schedule
-from checks.warehouse import CountRecord
+from utilities.checks.project import Schedule
+from utilities.checks.warehouse import CountRecord
 
 WEEK = timedelta(days=7)
 
@@ -89,19 +89,39 @@ def _freshness(name: str, records: list[CountRecord], schedule: Schedule, due: d
     return [Finding(name, f"stale: {last}; {expected}")]
 
 
-def _volume(name: str, records: list[CountRecord], max_ratio: float) -> list[Finding]:
+@dataclass(frozen=True)
+class VolumeMove:
+    """A table's latest row count against the latest one at least a week older."""
+
+    before: CountRecord
+    latest: CountRecord
+    ratio: float
+
+    def beyond(self, max_ratio: float) -> bool:
+        """Whether the move is larger than the check allows, either way."""
+        return not (1 / max_ratio <= self.ratio <= max_ratio)
+
+
+def volume_move(records: list[CountRecord]) -> VolumeMove | None:
+    """The week-on-week move of one table's counts (oldest first); ``None`` without a week of history."""
     if not records:
-        return []
+        return None
     latest = records[-1]
     older = [r for r in records if r.recorded_at <= latest.recorded_at - WEEK]
     if not older:
-        return []
+        return None
     before = older[-1]
     if before.row_count == latest.row_count:
-        return []
+        return VolumeMove(before, latest, 1.0)
     ratio = latest.row_count / before.row_count if before.row_count else float("inf")
-    if 1 / max_ratio <= ratio <= max_ratio:
+    return VolumeMove(before, latest, ratio)
+
+
+def _volume(name: str, records: list[CountRecord], max_ratio: float) -> list[Finding]:
+    move = volume_move(records)
+    if move is None or not move.beyond(max_ratio):
         return []
+    before, latest, ratio = move.before, move.latest, move.ratio
     return [
         Finding(
             name,

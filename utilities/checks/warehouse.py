@@ -16,7 +16,9 @@ from typing import Any, Protocol
 
 HISTORY_SCHEMA = "LOAD_CHECKS"
 HISTORY_TABLE = "ROW_COUNTS"
+RUNS_TABLE = "RUNS"
 _HISTORY = f'"{HISTORY_SCHEMA}"."{HISTORY_TABLE}"'
+_RUNS = f'"{HISTORY_SCHEMA}"."{RUNS_TABLE}"'
 
 
 class WarehouseError(Exception):
@@ -44,6 +46,16 @@ class CountRecord:
     schema: str
     table: str
     row_count: int
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """How one job run ended: recorded after it succeeded (with its row counts) or failed (with its last error)."""
+
+    recorded_at: datetime
+    job: str
+    succeeded: bool
+    error_line: str | None
 
 
 class Warehouse:
@@ -102,6 +114,31 @@ class Warehouse:
         self._connection.commit()
         return at
 
+    def record_run(
+        self, job: str, *, succeeded: bool, error_line: str | None = None, at: datetime | None = None
+    ) -> None:
+        """Append how a run of ``job`` ended: the report's "last successful run" and "last error" come from here."""
+        at = at or datetime.now(UTC)
+        cursor = self._connection.cursor()
+        self._ensure_history(cursor)
+        stamp = at.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+        cursor.execute(
+            f"INSERT INTO {_RUNS} (recorded_at, job, succeeded, error_line) "  # noqa: S608
+            "VALUES (CAST(? AS TIMESTAMP), ?, ?, ?)",
+            (stamp, job, succeeded, error_line),
+        )
+        self._connection.commit()
+
+    def runs(self) -> list[RunRecord]:
+        """Every recorded run, oldest first."""
+        cursor = self._connection.cursor()
+        self._ensure_history(cursor)
+        cursor.execute(f"SELECT recorded_at, job, succeeded, error_line FROM {_RUNS} ORDER BY recorded_at")  # noqa: S608
+        return [
+            RunRecord(_utc(at), str(job), bool(ok), None if error is None else str(error))
+            for at, job, ok, error in cursor.fetchall()
+        ]
+
     def history(self) -> list[CountRecord]:
         """Every recorded count, oldest first (an empty list before the first record)."""
         cursor = self._connection.cursor()
@@ -119,6 +156,10 @@ class Warehouse:
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS {_HISTORY} (recorded_at TIMESTAMP NOT NULL, job VARCHAR NOT NULL, "
             "table_schema VARCHAR NOT NULL, table_name VARCHAR NOT NULL, row_count BIGINT NOT NULL)"
+        )
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {_RUNS} (recorded_at TIMESTAMP NOT NULL, job VARCHAR NOT NULL, "
+            "succeeded BOOLEAN NOT NULL, error_line VARCHAR)"
         )
 
 
