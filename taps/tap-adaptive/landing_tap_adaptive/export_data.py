@@ -332,19 +332,18 @@ class ExportDataStream(AdaptiveStream):
         """
         encoder: CellLineEncoder | None = None
 
-        def lines() -> t.Iterator[bytes]:
+        def chunks() -> t.Iterator[tuple[bytes, int]]:
             nonlocal encoder
             for item in self.version_rows(context):
-                row = WideRow(**item)
                 if encoder is None or encoder.periods is not self.periods:
                     encoder = CellLineEncoder(self.periods, self.keeps_column)
-                yield from encoder.lines(row)
+                yield encoder.row_lines(WideRow(**item)), len(self.periods)
 
         storage = batch_config.storage
         compress = str(batch_config.encoding.compression).lower().endswith("gzip")
         held: str | None = None
         for url in write_files(
-            lines(), storage, f"{self.tap_name}--{self.name}", batch_size=batch_config.batch_size, compress=compress
+            chunks(), storage, f"{self.tap_name}--{self.name}", batch_size=batch_config.batch_size, compress=compress
         ):
             if held is not None:
                 yield batch_config.encoding, [held]
