@@ -276,6 +276,12 @@ class RetryingRESTStream(RESTStream[_TToken]):
         return describe_request_error(exc, source=self.source_name, url_setting=self.url_setting)
 
     @override
+    def response_error_message(self, response: requests.Response) -> str:
+        """``HTTP <status> <reason> from <url>``: the same words in every tap, no body, no query string."""
+        url = response.request.url if response.request is not None else response.url
+        return f"HTTP {response.status_code} {response.reason} from {url_without_secrets(url or '')}"
+
+    @override
     def request_decorator(self, func: Callable[..., t.Any]) -> Callable[..., t.Any]:
         """The SDK's retry decorator, with the kit's policy, budget and one-line give-up."""
         return retrying(
