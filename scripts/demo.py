@@ -1,4 +1,4 @@
-"""The README's main command: emulators up → `meltano run` every pipeline → row counts → emulators down.
+"""The README's main command: emulators up → `meltano run` every pipeline → row counts → run report.
 
 Ports here match the `dev` environment in meltano.yml. Each source adds its emulator and its
 dev job(s) to the tables below.
@@ -37,6 +37,14 @@ JOBS: list[str] = [
     "zendesk-to-warehouse",
     "zendesk-community-relations-to-warehouse",
 ]
+#: The landing schema each job fills, for the closing table's run durations.
+SCHEMAS: dict[str, str] = {
+    "zengrc-to-warehouse": "TAP_ZENGRC",
+    "adaptive-to-warehouse": "TAP_ADAPTIVE",
+    "xactly-to-warehouse": "TAP_XACTLY",
+    "zendesk-to-warehouse": "TAP_ZENDESK",
+    "zendesk-community-relations-to-warehouse": "TAP_ZENDESK_COMMUNITY_RELATIONS",
+}
 
 
 def start_xactly() -> subprocess.Popen[bytes]:
@@ -91,12 +99,48 @@ def wait_healthy(name: str, url: str, timeout: float = 60) -> None:
     raise SystemExit(msg)
 
 
-def print_row_counts() -> None:
+def run_job(job: str, env: dict[str, str]) -> tuple[int, float, list[str]]:
+    """``meltano run <job>``, its output shown as it comes; returns exit code, seconds and the output."""
+    print(f"==> meltano run {job}", flush=True)
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [str(BIN / "meltano"), "run", job],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    )
+    assert proc.stdout is not None
+    output = []
+    for line in proc.stdout:
+        print(line, end="", flush=True)
+        output.append(line)
+    return proc.wait(), time.monotonic() - started, output
+
+
+def record_run(job: str, code: int, output: list[str]) -> None:
+    """Keep what the report shows (utilities/checks): the run's outcome, and its row counts or its error line."""
+    checks = [str(BIN / "python"), "-m", "utilities.checks", "--warehouse", f"duckdb://{WAREHOUSE}"]
+    if code == 0:
+        command = [*checks, "record", "--job", job]
+    else:
+        log = ROOT / "output" / f"{job}.log"
+        log.write_text("".join(output))
+        command = [*checks, "record", "--job", job, "--failed", "--log", str(log)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode:
+        print(done.stdout + done.stderr, end="")
+
+
+def print_row_counts(durations: dict[str, float]) -> None:
     """What landed, per schema and table: live rows, and rows retired by a later full-table version.
 
     A second demo run re-reads every full-table stream; rows the source no longer has stay in the
     table marked ``_sdc_deleted_at`` (docs/snowflake.md, "Deletions"), so counting every row would
-    report them as if they were still there.
+    report them as if they were still there. Three tables to a line keeps a hundred tables readable
+    on one screen; each schema's line says how long the run that loaded it took.
     """
     if not WAREHOUSE.exists():
         print("no warehouse file: nothing landed")
@@ -106,31 +150,51 @@ def print_row_counts() -> None:
             "select table_schema, table_name, bool_or(column_name = '_sdc_deleted_at') "
             "from information_schema.columns "
             "join information_schema.tables using (table_catalog, table_schema, table_name) "
-            "where table_type = 'BASE TABLE' group by 1, 2 order by 1, 2"
+            "where table_type = 'BASE TABLE' and table_schema like 'TAP_%' group by 1, 2 order by 1, 2"
         ).fetchall()
-        print(f"\n{'schema':<36} {'table':<40} {'live rows':>10} {'retired':>8}")
+        by_schema: dict[str, list[tuple[str, int, int]]] = {}
         for schema, table, has_deleted_at in tables:
             retired = "count(_sdc_deleted_at)" if has_deleted_at else "0"
             live, gone = con.execute(f'select count(*) - {retired}, {retired} from "{schema}"."{table}"').fetchone()  # type: ignore[misc]  # noqa: S608 - names from the catalog
-            print(f"{schema:<36} {table:<40} {live:>10} {gone:>8}")
+            by_schema.setdefault(schema, []).append((table, live, gone))
+    print("\nlanded (table: live rows / retired rows)")
+    for schema, rows in by_schema.items():
+        job = next((j for j in JOBS if SCHEMAS.get(j) == schema), None)
+        took = f", run took {durations[job]:.0f}s" if job in durations else ""
+        live_total = sum(live for _, live, _ in rows)
+        print(f"{schema} ({len(rows)} tables, {live_total:,} live rows{took})")
+        cells = [f"{table[:30]:<30} {live:>7,} / {gone:<5,}" for table, live, gone in rows]
+        for start in range(0, len(cells), 3):
+            print("  " + "  ".join(cells[start : start + 3]))
 
 
 def main() -> int:
-    """Run the whole dev pipeline; exit non-zero if any job failed."""
+    """Run the whole dev pipeline, keep its history, print what landed and where the report is."""
     env = {**os.environ, "MELTANO_ENVIRONMENT": "dev"}
     emulators = start_http_emulators() + [start() for start in OTHER_EMULATORS]
     failed = []
+    durations: dict[str, float] = {}
     try:
         for job in JOBS:
-            print(f"==> meltano run {job}", flush=True)
-            if subprocess.run([str(BIN / "meltano"), "run", job], cwd=ROOT, env=env, check=False).returncode:
+            code, seconds, output = run_job(job, env)
+            durations[job] = seconds
+            record_run(job, code, output)
+            if code:
                 failed.append(job)
     finally:
         for proc in emulators:
             proc.terminate()
         for proc in emulators:
             proc.wait(timeout=30)
-    print_row_counts()
+    print_row_counts(durations)
+    report = subprocess.run(
+        [str(BIN / "python"), "-m", "utilities.checks", "--warehouse", f"duckdb://{WAREHOUSE}", "report"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    print(report.stdout + report.stderr, end="")
     if failed:
         print(f"\nFAILED jobs: {', '.join(failed)}")
         return 1

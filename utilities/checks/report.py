@@ -97,7 +97,7 @@ def build(
     grace: timedelta,
     max_ratio: float,
 ) -> list[SourceView]:
-    """Every scheduled source with its tables, in schedule order."""
+    """Every scheduled source with its tables, the ones that need a look first."""
     by_table: dict[tuple[str, str], list[CountRecord]] = {}
     for record in sorted(history, key=lambda r: r.recorded_at):
         by_table.setdefault((record.schema, record.table), []).append(record)
@@ -124,7 +124,8 @@ def build(
                 if run.succeeded:
                     source.last_success = run.recorded_at
         sources.append(source)
-    return sources
+    # What needs a look first: stale, then a failed last run, then due; fresh sources last.
+    return sorted(sources, key=lambda s: (-_SEVERITY[s.freshness], s.failed_error is None, s.schedule.name))
 
 
 def _job_schemas(project: MeltanoProject, job: str) -> tuple[str, ...]:
