@@ -216,10 +216,6 @@ class ZenGRCStream(FastRecordStream, RetryingRESTStream["ParseResult"]):
             raise RetriableAPIError(msg, response)
         return body
 
-    @override
-    def response_error_message(self, response: requests.Response) -> str:
-        return f"HTTP {response.status_code} {response.reason} from {self._where(response)}"
-
     @staticmethod
     def _where(response: requests.Response) -> str:
         """The request URL (credentials travel in a header, never in the URL)."""
