@@ -405,6 +405,7 @@ class SeededCollection(Collection):
         self._touched: dict[int, list[int]] = {}
         self._removed: dict[int, int] = {}  # slot -> step that deleted it
         self._gone: list[int] = []  # hard-deleted slots, sorted
+        self._appended: dict[int, Record] = {}  # slots given whole by append(): copies of other records
         self._changed: dict[int, datetime] | None = None
         self._change_overlay: list[tuple[int, int]] | None = None
 
@@ -475,9 +476,9 @@ class SeededCollection(Collection):
             gone = set(self._gone)
         moment = datetime.fromtimestamp(start[0], UTC)
         rank = self.first_rank_at(moment)
-        if rank < self.initial and int(self.moment_at(rank).timestamp()) == start[0]:
-            if self.history_slot(rank) < start[1]:
-                rank += 1
+        at_start = rank < self.initial and int(self.moment_at(rank).timestamp()) == start[0]
+        if at_start and self.history_slot(rank) < start[1]:
+            rank += 1
 
         def history() -> Iterator[tuple[int, int]]:
             for k in range(rank, self.initial):
@@ -545,8 +546,25 @@ class SeededCollection(Collection):
         return random.Random(f"{self._seed}:{slot}{purpose}")
 
     def history_record(self, slot: int) -> Record:
-        """The record as it was first generated, before any edit."""
+        """The record as it was first generated (or appended), before any edit."""
+        appended = self._appended.get(slot)
+        if appended is not None:
+            return dict(appended)
         return self._make(slot, self.rng(slot), self.born(slot))
+
+    def append(self, build: Callable[[int], Record], when: datetime) -> int:
+        """Add one record built from its new slot (e.g. a copy of another record): held, as it is no seed's.
+
+        For the few rows a change step derives from others (Xactly's ``_HIST`` versions of changed rows).
+        """
+        with self.lock:
+            self._changed = self._change_overlay = None
+            slot = self.next_id
+            self._steps.append(when)
+            self._born.append((slot, len(self._steps) - 1))
+            self._appended[slot] = build(slot)
+            self.next_id += 1
+            return slot
 
     def get(self, key: Any) -> Record | None:
         """The live record of ``key``, rebuilt: generated, then its edits and deletion replayed in order."""

@@ -13,20 +13,27 @@ import random
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
-from emulators.core import Collection, Mutation, SimClock
+from emulators.core import Mutation, SeededCollection, SimClock
 from emulators.core.clock import EPOCH
+from emulators.core.collection import Touch
 from emulators.xactly.tables import TABLES, Table
 
 Record = dict[str, Any]
-Make = Callable[[int, random.Random], Record]
+Make = Callable[[int, random.Random, datetime | None], Record]
 #: Summary tables have no key (§2.1); the emulator numbers their rows with this hidden column.
 ROW_NUMBER = "__ROW"
 
 _FIRST = ["Ana", "Björn", "Chloé", "Dmitri", "Emeka", "Fatima", "Guo", "Hiro", "Inés", "José", "Kai", "Lena"]
 _LAST = ["Okafor", "Müller", "García", "O'Brien", "Nguyen", "Smith", "Kowalski", "Rossi", "Tanaka", "Dubois"]
 _PERSON_COLUMNS = ("PARTICIPANT_NAME", "PERSON_NAME", "MANAGER_NAME", "_BY_NAME")
+
+
+def _version(row: Record, slot: int) -> Record:
+    """A ``_HIST`` version: the parent's row under its own OBJECT_ID."""
+    return {**row, "OBJECT_ID": slot}
 
 
 def string_key(i: int) -> str:
@@ -65,21 +72,30 @@ class XactlyData:
             raise ValueError(msg)
         self.tables: dict[str, Table] = {n: self._shape(TABLES[n]) for n in names}
         self.mutation_count = 0
-        self._stamp: datetime | None = None
+        #: Kept for callers; rows are always generated on demand now (memory flat at any volume).
         self.keep = keep
-        self.collections: dict[str, Collection] = {}
+        self.collections: dict[str, SeededCollection] = {}
+        self.changed_slots: dict[str, list[int]] = {}
         for table in self.tables.values():
             self.collections[table.name] = self._collection(table)
 
     def rows(self, name: str) -> Iterator[Record]:
-        """The table's rows; with ``keep=False`` (benchmark volumes) generated on the fly, never held."""
-        if self.keep:
-            yield from self.collections[name].records()
-            return
-        table = self.tables[name]
-        make, rng = self.maker(table), self.rng(f"populate:{table.name}")
-        for i in range(1, self.initial_count(table) + 1):
-            yield make(i, rng)
+        """The table's rows, generated one at a time (never held: 10M rows stream into H2's CSV)."""
+        yield from self.collections[name].iter_records()
+
+    def key_value(self, table: Table, slot: int) -> Any:
+        """The key column's value of row ``slot`` (the row number for keyless summaries)."""
+        if not table.key or table.hist_of:
+            return slot
+        return string_key(slot) if table.sql_type(table.key[0]).startswith("VARCHAR") else slot
+
+    def changed_rows(self, name: str) -> Iterator[Record]:
+        """Rows the last :meth:`advance` updated or created in table ``name``."""
+        collection = self.collections[name]
+        for slot in self.changed_slots.get(name, []):
+            record = collection.get(slot)
+            if record is not None:
+                yield record
 
     def _shape(self, table: Table) -> Table:
         if table.custom and not self.custom_columns:
@@ -97,19 +113,23 @@ class XactlyData:
         """Rows a table starts with."""
         return self.volume if table.key else self.volume // 4 + 1
 
-    def _collection(self, table: Table) -> Collection:
+    def _collection(self, table: Table) -> SeededCollection:
         key = table.key[0] if table.key else ROW_NUMBER
-        collection = Collection(table.name, self.maker(table), self._toucher(table), key=key)
-        if self.keep:
-            collection.populate(self.initial_count(table), self.rng(f"populate:{table.name}"))
-        return collection
+        return SeededCollection(
+            table.name,
+            self.maker(table),
+            self._toucher(table),
+            seed=f"xactly:{self.seed}:populate:{table.name}",
+            count=self.initial_count(table),
+            key=key,
+        )
 
     # -- row generation ------------------------------------------------------------------------
 
-    def _modified(self, i: int, rng: random.Random) -> datetime:
+    def _modified(self, i: int, rng: random.Random, born: datetime | None) -> datetime:
         """Load batches of ~a third of the volume share one stamp; 25% of rows were modified later."""
-        if self._stamp is not None:
-            return self._stamp
+        if born is not None:
+            return born
         batches = 3
         batch = min(batches - 1, (i - 1) * batches // max(self.volume, 1))
         if rng.random() < 0.25:
@@ -143,7 +163,7 @@ class XactlyData:
         return lambda r: f'{word} {r.randint(1, 500)}, "{r.choice("abcxyz")}"'
 
     def maker(self, table: Table) -> Make:
-        """``make(i, rng)`` → row ``i`` of ``table`` (values only depend on ``i``'s rng draws)."""
+        """``make(i, rng, born)`` → row ``i`` of ``table`` (values only depend on ``i``'s rng draws)."""
         parent = TABLES.get(table.hist_of or "")
         fixed = {"OBJECT_ID", "MODIFIED_DATE", "CREATED_DATE", "VERSION", *table.key}
         if parent:
@@ -152,7 +172,7 @@ class XactlyData:
         key_type = table.sql_type(table.key[0]) if table.key else ""
         has_modified = "MODIFIED_DATE" in table.columns
 
-        def make(i: int, rng: random.Random) -> Record:
+        def make(i: int, rng: random.Random, born: datetime | None) -> Record:
             record: Record = {}
             if not table.key:
                 record[ROW_NUMBER] = i
@@ -164,7 +184,7 @@ class XactlyData:
             if "VERSION" in table.columns:
                 record["VERSION"] = 1
             if has_modified:
-                modified = self._modified(i, rng)
+                modified = self._modified(i, rng, born)
                 record["MODIFIED_DATE"] = modified
                 record["CREATED_DATE"] = modified - timedelta(days=rng.randint(0, 30))
             for column, value in values:
@@ -173,12 +193,12 @@ class XactlyData:
 
         return make
 
-    def _toucher(self, table: Table) -> Callable[[Record, random.Random], None]:
+    def _toucher(self, table: Table) -> Touch:
         amounts = [c for c in table.columns if table.sql_type(c).startswith("DECIMAL")]
 
-        def touch(record: Record, rng: random.Random) -> None:
+        def touch(record: Record, rng: random.Random, when: datetime) -> None:
             if "MODIFIED_DATE" in record:
-                record["MODIFIED_DATE"] = self.clock.now.replace(microsecond=0)
+                record["MODIFIED_DATE"] = when
                 if "VERSION" in record:
                     record["VERSION"] = (record.get("VERSION") or 0) + 1
                 if "MODIFIED_BY_NAME" in record:
@@ -198,38 +218,40 @@ class XactlyData:
         No deletes: Xactly Connect exposes no delete marker (§7), so an incremental reader cannot see them.
         """
         self.clock.advance(seconds)
-        self._stamp = self.clock.now.replace(microsecond=0)
+        stamp = self.clock.now.replace(microsecond=0)
         rng = self.rng(f"advance:{self.mutation_count}")
         self.mutation_count += 1
         changes: dict[str, Mutation] = {}
-        try:
-            for name, table in self.tables.items():
-                if table.hist_of is None:
-                    changes[name] = self.collections[name].mutate(rng, updates, creates, 0)
-            for name, table in self.tables.items():
-                if table.hist_of is not None:
-                    changes[name] = self._add_versions(table, changes.get(table.hist_of, Mutation()))
-        finally:
-            self._stamp = None
+        slots: dict[str, list[int]] = {}
+        for name, table in self.tables.items():
+            if table.hist_of is None:
+                step = self.collections[name].mutate(rng, updates, creates, 0, when=stamp)
+                slots[name] = step.updated + step.created
+                changes[name] = Mutation(
+                    updated=[self.key_value(table, s) for s in step.updated],
+                    created=[self.key_value(table, s) for s in step.created],
+                )
+        for name, table in self.tables.items():
+            if table.hist_of is not None:
+                slots[name] = self._add_versions(table, slots.get(table.hist_of, []), stamp)
+                changes[name] = Mutation(created=list(slots[name]))
+        self.changed_slots = slots
         return changes
 
-    def _add_versions(self, table: Table, parent_change: Mutation) -> Mutation:
+    def _add_versions(self, table: Table, parent_slots: list[int], stamp: datetime) -> list[int]:
         collection = self.collections[table.name]
         parents = self.collections.get(table.hist_of or "")
-        change = Mutation()
+        created: list[int] = []
         if parents is None:
-            return change
-        for key in parent_change.updated + parent_change.created:
-            parent = parents.get(key)
+            return created
+        for parent_slot in parent_slots:
+            parent = parents.get(parent_slot)
             if parent is None:
                 continue
             # A version repeats the parent's columns the _HIST object has (xc_quota_assignment_hist lacks one).
-            record = {c: parent.get(c) for c in table.columns}
-            record["OBJECT_ID"] = collection.next_id
-            collection.next_id += 1
-            collection.add(record)
-            change.created.append(record["OBJECT_ID"])
-        return change
+            row = {c: parent.get(c) for c in table.columns}
+            created.append(collection.append(partial(_version, row), stamp))
+        return created
 
     def truth(self, table: str | None = None) -> dict[str, list[Record]]:
         """What each table holds now, rows in key order, without the summaries' hidden row number."""
@@ -237,7 +259,10 @@ class XactlyData:
         result = {}
         for name in names:
             records = self.collections[name].records()
-            if not self.tables[name].key:
+            key = self.tables[name].key
+            if not key:
                 records = [{k: v for k, v in r.items() if k != ROW_NUMBER} for r in records]
+            else:
+                records.sort(key=lambda r: r[key[0]])  # string keys do not follow row numbers
             result[name] = records
         return result

@@ -105,11 +105,10 @@ class XactlyEmulator:
         """Change the data (see :meth:`XactlyData.advance`) and apply the change to the live database."""
         changes = self.data.advance(updates=updates, creates=creates, seconds=seconds)
         statements = []
-        for name, change in changes.items():
+        for name in changes:
             table = self.tables[name]
             collection = self.data.collections[name]
-            changed = [collection.get(k) for k in change.updated + change.created]
-            rows = [r for r in changed if r is not None] if table.key else collection.records()
+            rows = self.data.changed_rows(name) if table.key else collection.iter_records()
             path = self.workdir / f"{name}.advance.csv"
             h2.write_csv(path, table.columns, rows)
             statements.append(h2.upsert_sql(table, path))

@@ -54,7 +54,7 @@ def test_anchor_id_only_paging_drops_rows_on_this_data_and_ours_drops_none(emu):
 
 
 def test_anchor_misses_low_key_rows_updated_between_runs_and_ours_gets_them(xactly_db):
-    emu = xactly_db(seed=29, volume=40, tables=["xc_credit"])
+    emu = xactly_db(seed=35, volume=40, tables=["xc_credit"])
     first = sync(emu.tap_config(page_size=PAGE))
     changes = emu.advance(updates=8, creates=0)["xc_credit"]
     updated = set(changes.updated)
