@@ -9,50 +9,48 @@ family, in the manner of MeltanoLabs/tap-zendesk:
   ``cursor=after_cursor`` until ``end_of_stream`` (1000 per page, the API maximum);
 - :class:`TimeExportStream`: ``/incremental/<x>.json`` — ``start_time=end_time`` until ``end_of_stream``.
 
-Everything else (URL, auth, error classification, Retry-After-aware backoff, JSON parsing) lives on
-:class:`ZendeskStream`.
+Zendesk's own rules (URL, auth, which status means what, JSON parsing, plan-gated streams, when a full
+table may retire rows) live on :class:`ZendeskStream`; what every tap of the project does alike
+(deadlines, proxies and CAs, Retry-After and the retry budget, record shaping, the fast record path)
+comes from ``landing_tap_kit``.
 """
 
 from __future__ import annotations
 
-import functools
-import random
 import time
-from collections.abc import Callable, Generator, Iterable
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from collections.abc import Iterable
 from functools import cached_property
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
-import backoff
 import orjson
 import requests
-import singer_sdk.singerlib as singer
+from landing_tap_kit.records import FastRecordStream
+from landing_tap_kit.retries import RetryingRESTStream, RetryPolicy
+from landing_tap_kit.shaping import RecordShaper
+from landing_tap_kit.transport import prepare_session, url_without_secrets
 from singer_sdk import Stream
 from singer_sdk.authenticators import BasicAuthenticator, BearerTokenAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError, SkippableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.pagination import BaseAPIPaginator, BaseHATEOASPaginator
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
-from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
-from landing_tap_zendesk import network, settings
-from landing_tap_zendesk.shaping import RecordShaper
+from landing_tap_zendesk import settings
 
 if TYPE_CHECKING:
     from urllib.parse import ParseResult
 
-    from backoff.types import Details
     from singer_sdk.helpers.types import Context, Record
 
+#: The pip distribution (PyPI's ``tap-zendesk`` is the singer-io tap): its version goes in the User-Agent.
+DISTRIBUTION = "landing-tap-zendesk"
 #: Zendesk's maximum page for incremental exports (tickets, users, organizations, metric events).
 EXPORT_PAGE_SIZE = 1000
 #: Exports reject a start_time less than a minute old (§3.2); stay a second clear of it.
 EXPORT_MIN_AGE = 61
-#: Ceiling on exponential waits for 5xx / connection errors without a Retry-After.
-MAX_EXPONENTIAL_WAIT = 60.0
 _PAYLOAD = "_zendesk_payload"
 #: Stream state key set once a plan-gated stream was read: a later 403/404 there is an error, not a skip.
 READ_BEFORE = "read_before"
@@ -81,7 +79,7 @@ def response_json(response: requests.Response) -> dict[str, Any]:
 
 def where(response: requests.Response) -> str:
     """Return the URL without query string: names the endpoint, never carries credentials."""
-    return network.url_without_secrets(response.url)
+    return url_without_secrets(response.url)
 
 
 def zendesk_error(response: requests.Response) -> str:
@@ -202,41 +200,15 @@ class TimeExportPaginator(BaseAPIPaginator[int | None]):
         return self.last_start
 
 
-class GaveUpError(FatalAPIError):
-    """The stream's retry budget (or try limit) ran out: the one line says where, how often, why."""
+class ZendeskStream(FastRecordStream, RetryingRESTStream[Any]):
+    """Base of every Zendesk Support API stream.
 
+    Retries, Retry-After, the ``max_retry_seconds`` budget and the one-line give-up come from
+    ``landing_tap_kit.retries``; deadlines, TLS and proxy environment from ``landing_tap_kit.transport``;
+    the record fast path from ``landing_tap_kit.records``.
+    """
 
-#: What the SDK retries (its ``request_decorator`` list); a missed deadline is a ``Timeout``.
-RETRIABLE: tuple[type[Exception], ...] = (
-    ConnectionResetError,
-    RetriableAPIError,
-    requests.exceptions.Timeout,
-    requests.exceptions.ConnectionError,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-)
-
-
-def retry_after_seconds(response: requests.Response | None, now: datetime | None = None) -> float | None:
-    """``Retry-After`` in seconds, from either form RFC 9110 allows (delta-seconds or HTTP-date)."""
-    told = response.headers.get("Retry-After") if response is not None else None
-    if told is None:
-        return None
-    try:
-        return max(0.0, float(told))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(told)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
-
-
-class ZendeskStream(RESTStream[Any]):
-    """Base of every Zendesk Support API stream."""
+    source_name = "Zendesk"
 
     #: The response key holding the records (``tickets``, ``audits``, ``phone_numbers``…).
     records_key: ClassVar[str]
@@ -248,18 +220,16 @@ class ZendeskStream(RESTStream[Any]):
     read_whole_each_run: ClassVar[bool] = False
     primary_keys: ClassVar[tuple[str, ...]] = ("id",)
     #: Zendesk already sends JSON types, so the SDK's per-field conformance pass (the largest cost
-    #: per record in profiles) is skipped; :class:`~landing_tap_zendesk.shaping.RecordShaper` keeps unknown
-    #: fields and repairs drifted top-level types instead; nested objects pass through whole.
+    #: per record in profiles) is skipped; the kit's ``RecordShaper`` keeps unknown fields and repairs
+    #: drifted top-level types instead; nested objects pass through whole.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
     #: Response fields that are neither schema nor extra: side-loads ``generate_child_contexts``
     #: takes out for child streams.
     side_loads: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Start the stream's retry budget and page counter."""
+        """Start the stream's page counter (a 403/404 after the first page is no plan gate)."""
         super().__init__(*args, **kwargs)
-        #: Seconds of failed attempts and waits since the last successful response (max_retry_seconds).
-        self.retry_spent = 0.0
         self.pages_read = 0
 
     @property
@@ -279,15 +249,34 @@ class ZendeskStream(RESTStream[Any]):
     @override
     def requests_session(self) -> requests.Session:
         """The SDK's session with the environment resolved once and the deadline adapter mounted."""
-        session = super().requests_session
-        network.prepare_session(session, self.url_base, self.timeout)
-        return session
+        return prepare_session(super().requests_session, self.url_base, self.timeout)
 
     @cached_property
     @override
     def http_headers(self) -> dict[str, str]:
-        """Built once: the version lookup behind the User-Agent reads package metadata from disk."""
-        return {"Accept": "application/json", "User-Agent": f"tap-zendesk/{self._tap.plugin_version}"}
+        """Built once: the SDK asks for it on every request."""
+        return {"Accept": "application/json"}
+
+    @cached_property
+    @override
+    def user_agent(self) -> str:
+        """``tap-zendesk/<version>``, looked up once: the lookup reads package metadata from disk."""
+        try:
+            return f"tap-zendesk/{version(DISTRIBUTION)}"
+        except PackageNotFoundError:
+            return "tap-zendesk"
+
+    @cached_property
+    @override
+    def retry_policy(self) -> RetryPolicy:
+        """The kit's policy with Zendesk's defaults.
+
+        60 s after a 429 without Retry-After (singer-io's wait; Zendesk's limits are per minute),
+        exponential steps from 1 s otherwise.
+        """
+        return RetryPolicy.from_config(
+            self.config, default_429_seconds=settings.DEFAULT_RATE_LIMIT_WAIT, base_seconds=1.0
+        )
 
     @property
     @override
@@ -335,37 +324,9 @@ class ZendeskStream(RESTStream[Any]):
         yield from response_json(response).get(self.records_key) or ()
 
     @cached_property
-    def nothing_deselected(self) -> bool:
-        """Whether the catalog keeps every property of this stream (the usual ``<stream>.*`` select)."""
-        return all(self.mask.values())
-
-    @override
-    def _generate_record_messages(self, record: Record) -> Generator[singer.RecordMessage, None, None]:
-        """Skip the SDK's per-record deselection walk when nothing is deselected.
-
-        SDK 0.54 walks every record and each nested object to drop deselected properties; for a
-        ticket that walk is ~30% of the tap's per-record cost in profiles, and a no-op when the
-        catalog selects every property. Type conformance is off (``NONE``), so what remains is what
-        the SDK does next: the stream maps, then one RECORD message per map. Otherwise: the SDK's path.
-        """
-        if not self.nothing_deselected:
-            yield from super()._generate_record_messages(record)
-            return
-        extracted = datetime.now(UTC)
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                yield singer.RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped,
-                    version=self._stream_version,
-                    time_extracted=extracted,
-                )
-
-    @cached_property
     def shaper(self) -> RecordShaper:
-        """Keeps fields the schema lacks and repairs type drift (see ``landing_tap_zendesk.shaping``)."""
-        return RecordShaper(self.name, self.schema, self.logger, self.side_loads)
+        """Keeps fields the schema lacks and repairs type drift (``landing_tap_kit.shaping``)."""
+        return RecordShaper(self.name, self.schema, self.logger, passthrough=self.side_loads)
 
     @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
@@ -415,109 +376,6 @@ class ZendeskStream(RESTStream[Any]):
             state[READ_BEFORE] = True  # from now on a 403/404 here is a lost permission, not a plan without it
         if self.activates_versions and self._stream_version is not None:
             self._write_activate_version_message(self._stream_version)
-
-    # -- retries: a budget of time without progress; Zendesk says how long to wait (Retry-After) --
-
-    @override
-    def request_decorator(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        """The SDK's retry (backoff on the same exceptions), charged to a budget of time without progress.
-
-        Each failed attempt's duration and each wait are added to ``retry_spent``; a successful
-        response sets it back to zero, because the incremental exports' 10 requests/minute make a
-        first backfill answer many honoured 429s and a total per stream would kill a healthy one.
-        When the wait generator stops (budget spent, or a Retry-After longer than what is left) or
-        the try limit is reached, the last error becomes one :class:`GaveUpError` line.
-        """
-        attempts = 0
-
-        def attempt(*args: Any, **kwargs: Any) -> Any:
-            nonlocal attempts
-            attempts += 1
-            started = time.monotonic()
-            try:
-                response = func(*args, **kwargs)
-            except RETRIABLE:
-                self.retry_spent += time.monotonic() - started
-                raise
-            self.retry_spent = 0.0  # progress: only time lost in a row counts
-            return response
-
-        retried = backoff.on_exception(
-            self.backoff_wait_generator,
-            RETRIABLE,
-            max_tries=self.backoff_max_tries,
-            on_backoff=self.backoff_handler,
-            jitter=self.backoff_jitter,
-            logger=None,
-        )(attempt)
-
-        @functools.wraps(func)
-        def budgeted(*args: Any, **kwargs: Any) -> Any:
-            nonlocal attempts
-            attempts = 0
-            try:
-                return retried(*args, **kwargs)
-            except RETRIABLE as exc:
-                url = getattr(args[0], "url", None) if args else None
-                raise GaveUpError(self._give_up_line(url, attempts, exc)) from None
-
-        return budgeted
-
-    def _give_up_line(self, url: str | None, attempts: int, exc: BaseException) -> str:
-        where_ = network.url_without_secrets(url) if url else self.path
-        return (
-            f"tap-zendesk: error: gave up on {where_} after {attempts} attempts in {self.retry_spent:.1f} s "
-            f"without progress (max_retry_seconds={self.retry_budget:g}): {exc}"
-        )
-
-    @property
-    def retry_budget(self) -> float:
-        """``max_retry_seconds``: failed attempts plus waits since the last successful response, in seconds."""
-        return float(self.config.get("max_retry_seconds", settings.DEFAULT_MAX_RETRY_SECONDS))
-
-    @override
-    def backoff_wait_generator(self) -> Generator[float, Any, None]:
-        """Yield the waits of one request's retries; ending makes backoff give up.
-
-        429 (and 503 with the header) wait at least ``Retry-After`` (§3.4); a 429 without it waits
-        ``rate_limit_default_wait``; other transient errors back off exponentially with jitter.
-        A wait that does not fit in what is left of the budget (since the last success) is not started.
-        """
-        default_wait = float(self.config.get("rate_limit_default_wait", settings.DEFAULT_RATE_LIMIT_WAIT))
-        attempt = 0
-        exc = yield  # type: ignore[misc]  # primed by backoff, then sent each exception
-        while True:
-            wait = self._wait_for(exc, attempt, default_wait)
-            if self.retry_spent + wait > self.retry_budget:
-                return
-            self.retry_spent += wait
-            attempt += 1
-            exc = yield wait
-
-    @staticmethod
-    def _wait_for(exc: BaseException, attempt: int, default_wait: float) -> float:
-        response = exc.response if isinstance(exc, RetriableAPIError) else None
-        told = retry_after_seconds(response)
-        if told is not None:
-            return told
-        if response is not None and response.status_code == 429:
-            return default_wait
-        return min(MAX_EXPONENTIAL_WAIT, 2.0**attempt) * random.uniform(0.5, 1.0)
-
-    @override
-    def backoff_jitter(self, value: float) -> float:
-        """No jitter on top: a told wait is waited exactly (jitter is already in exponential waits)."""
-        return value
-
-    @override
-    def backoff_max_tries(self) -> int:
-        return 20  # the time budget in backoff_wait_generator is the real bound
-
-    @override
-    def backoff_handler(self, details: Details) -> None:
-        exc = details.get("exception")
-        reason = str(exc) if exc else "error"
-        self.logger.warning("Retrying in %.1fs (try %d): %s", details.get("wait", 0.0), details.get("tries", 0), reason)
 
 
 class CursorListStream(ZendeskStream):
@@ -599,7 +457,7 @@ class TimeExportStream(ExportStream):
         return {"start_time": start, "per_page": EXPORT_PAGE_SIZE}
 
 
-class SideloadedStream(Stream):
+class SideloadedStream(FastRecordStream, Stream):
     """Records that arrive inside the parent's response (ticket metric sets, audit comments).
 
     No request of their own: the parent puts them in the child context under :attr:`context_key`.
@@ -623,7 +481,7 @@ class SideloadedStream(Stream):
 
     @cached_property
     def shaper(self) -> RecordShaper:
-        """Keeps fields the schema lacks and repairs type drift (see ``landing_tap_zendesk.shaping``)."""
+        """Keeps fields the schema lacks and repairs type drift (``landing_tap_kit.shaping``)."""
         return RecordShaper(self.name, self.schema, self.logger)
 
     @override

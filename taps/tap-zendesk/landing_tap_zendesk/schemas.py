@@ -2,7 +2,7 @@
 
 Field names follow the Zendesk Support API (../shared/sources/zendesk.md §3.5) as the singer-io tap
 exposes them. Nested objects (``via``, ``metadata``, ``photo``, audit ``events``…) are declared as
-open objects and pass through whole: the tap checks only top-level types (``landing_tap_zendesk.shaping``),
+open objects and pass through whole: the tap checks only top-level types (``landing_tap_kit.shaping``),
 so a field Zendesk adds inside ``via.source`` is never dropped, and one it adds at the top level lands
 in ``extra_fields``.
 Custom fields stay where Zendesk puts them: ``custom_fields`` (``[{id, value}]``, any value type) on
@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from landing_tap_kit.shaping import with_extra_fields
 from singer_sdk import typing as th
-
-from landing_tap_zendesk.shaping import with_extra_fields
 
 INT = th.IntegerType
 STR = th.StringType

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from landing_tap_kit.shaping import EXTRA_FIELDS
 from typing_extensions import override
 
 from landing_tap_zendesk import schemas
@@ -24,7 +25,6 @@ from landing_tap_zendesk.client import (
     TimeExportStream,
     ZendeskStream,
 )
-from landing_tap_zendesk.shaping import EXTRA_FIELDS
 
 if TYPE_CHECKING:
     import requests

@@ -1,121 +1,33 @@
-"""TapZendesk: settings, stream list, and a command line that fails with one clear line."""
+"""TapZendesk: settings and the stream list; the command line is the kit's one-line-error CLI."""
 
 from __future__ import annotations
 
-import gc
-import logging
-import sys
-import warnings
 from typing import TYPE_CHECKING, Any
 
-import click
-from singer_sdk import Tap
+from landing_tap_kit import inputs
+from landing_tap_kit.cli import OneLineErrorTap
+from landing_tap_kit.gc_tuning import relax_garbage_collection
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
-from singer_sdk.plugin_base import SingerCommand
 from typing_extensions import override
 
-from landing_tap_zendesk import inputs, settings, streams
+from landing_tap_zendesk import settings, streams
+from landing_tap_zendesk.client import DISTRIBUTION
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-    from types import TracebackType
-
     from singer_sdk.streams import Stream
 
-#: The pip distribution (PyPI's ``tap-zendesk`` is the singer-io tap).
-DISTRIBUTION = "landing-tap-zendesk"
-#: Lines that only echo what the command's one-line error (or the tap's retry warning) already says:
-#: the SDK's "unhandled error" before re-raising, and the backoff library's own retry/give-up logs.
-_ECHOES = ("An unhandled error occurred while syncing", "Giving up %s", "Backing off %s")
 
-
-class _DropEchoes(logging.Filter):
-    @override
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(_ECHOES)
-
-
-def relax_garbage_collection() -> None:
-    """Collect garbage less often: measured ~15% faster on 40k tickets (bench/bench_zendesk.py).
-
-    Each 1000-ticket export page parses into ~100k Python objects; CPython's default gen-0 threshold
-    (700 allocations) runs a collection hundreds of times per page, and every run rescans objects
-    that cannot be garbage (records form no reference cycles). Freezing what import time created and
-    raising the thresholds keeps cycle collection, just less often.
-    """
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
-
-
-class OneLineErrorCommand(SingerCommand):
-    """The SDK command, but a failure is one ERROR line (traceback only at DEBUG) and exit code 1.
-
-    The SDK's default excepthook logs the whole traceback at ERROR and prints config errors over
-    several lines; operators reading a scheduler log need the one sentence that says what to fix.
-    """
-
-    @override
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        """Check the --config/--state/--catalog files before the SDK reads them (one line per problem)."""
-        try:
-            check_input_files(args, self.logger)
-        except inputs.InputFileError as exc:
-            self.logger.error("tap-zendesk: error: %s", exc)  # noqa: TRY400 - the line is the report
-            ctx.exit(2)
-        return super().parse_args(ctx, args)
-
-    @override
-    def invoke(self, ctx: click.Context) -> Any:
-        relax_garbage_collection()
-        # What SingerCommand.invoke sets up, minus its multi-line config error report.
-        logging.captureWarnings(capture=True)
-        warnings.filterwarnings("once", category=DeprecationWarning)
-        sys.excepthook = self.excepthook
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(_DropEchoes())
-        try:
-            return click.Command.invoke(self, ctx)
-        except ConfigValidationError as exc:
-            self.logger.error("Config error: %s", "; ".join(exc.errors or [str(exc)]))  # noqa: TRY400
-            ctx.exit(1)
-
-    @override
-    def excepthook(
-        self, exc_type: type[BaseException], exc_value: BaseException, exc_traceback: TracebackType | None
-    ) -> None:
-        if issubclass(exc_type, KeyboardInterrupt):
-            sys.__excepthook__(exc_type, exc_value, exc_traceback)
-            return
-        message = str(exc_value) or exc_type.__name__
-        if not exc_type.__module__.startswith(("singer_sdk", "landing_tap_zendesk")):
-            message = f"{exc_type.__name__}: {message}"
-        self.logger.error("%s", message)
-        self.logger.debug("Traceback", exc_info=(exc_type, exc_value, exc_traceback))
-
-
-def check_input_files(args: Sequence[str], logger: logging.Logger) -> None:
-    """Raise :class:`~landing_tap_zendesk.inputs.InputFileError` for an unusable file; warn if nothing is selected."""
-    known = streams.STREAM_NAMES
-    for option, path in inputs.file_arguments(args):
-        document = inputs.load(option, path)
-        if option == "--config":
-            inputs.check_config(path, document)
-        elif option == "--state":
-            inputs.check_state(path, document)
-        elif not inputs.check_catalog(path, document, known):
-            logger.warning("tap-zendesk: --catalog %s selects no stream: nothing will be extracted", path)
-
-
-class TapZendesk(Tap):
+class TapZendesk(OneLineErrorTap):
     """Zendesk Support tap: the singer-io tap's streams on the Meltano Singer SDK, any API host."""
 
     name = "tap-zendesk"
     #: Distribution name, so `--version` and `--about` read the installed version (Tap.name is the plugin name).
-    package_name = "landing-tap-zendesk"
     package_name = DISTRIBUTION
     message_writer_class = MsgSpecWriter
+    #: A catalog selecting another stream name is refused with one line (a typo would load nothing).
+    known_stream_names = streams.STREAM_NAMES
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -225,16 +137,14 @@ class TapZendesk(Tap):
 
     @classmethod
     @override
-    def get_singer_command(cls) -> click.Command:
-        command = super().get_singer_command()
-        return OneLineErrorCommand(
-            name=command.name,
-            callback=command.callback,
-            params=command.params,
-            help=command.help,
-            context_settings=command.context_settings,
-            logger=cls.logger,
-        )
+    def invoke(cls, **options: Any) -> None:
+        """Run the command with cycle collection relaxed (``landing_tap_kit.gc_tuning``: ~15% on tickets).
+
+        Here, not in ``__init__``: only a real run parses large pages; the standard tests build the tap
+        in the test process many times.
+        """
+        relax_garbage_collection()
+        super().invoke(**options)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
-from landing_tap_zendesk.client import retry_after_seconds
 from zendesk_fixture_server import FixtureServer, ForwardProxy, Reply, self_signed_tls
 from zendesk_support import by_key, run_tap, tap_config
 
@@ -78,16 +77,24 @@ def test_a_retry_after_longer_than_the_budget_gives_up_at_once(emulator, tmp_pat
     assert "Retrying" not in run.log  # never waited less than the server asked
 
 
-def test_retry_after_is_read_in_both_forms():
-    class Answer:
-        def __init__(self, value: str) -> None:
-            self.headers = {"Retry-After": value}
+def test_a_retry_after_http_date_is_waited_until_that_moment(tmp_path):
+    """RFC 9110's other form: a date, not seconds. The retry must not come before it."""
+    answered: list[datetime] = []
 
-    now = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
-    assert retry_after_seconds(Answer("7"), now) == 7.0  # type: ignore[arg-type]
-    later = format_datetime(now + timedelta(seconds=90), usegmt=True)
-    assert retry_after_seconds(Answer(later), now) == 90.0  # type: ignore[arg-type]
-    assert retry_after_seconds(Answer("soon"), now) is None  # type: ignore[arg-type]
+    def limited_once(path: str, query: dict[str, str]) -> Reply:
+        answered.append(datetime.now(UTC))
+        if len(answered) == 1:
+            # Whole seconds only (an HTTP-date has no fractions): 2 s ahead is at least 1 s of waiting.
+            until = answered[0].replace(microsecond=0) + timedelta(seconds=2)
+            return Reply(429, {"error": "APIRateLimitExceeded"}, {"Retry-After": format_datetime(until, usegmt=True)})
+        return _groups_only(path, query)
+
+    with FixtureServer(limited_once) as server:
+        run = run_tap(tmp_path, tap_config(server.url, max_retry_seconds=10), select={"groups"})
+    assert run.returncode == 0, run.log[-2000:]
+    assert [group["id"] for group in run.records("groups")] == [GROUP["id"]]
+    assert len(answered) == 2
+    assert answered[1] >= answered[0].replace(microsecond=0) + timedelta(seconds=2)
 
 
 # -- pagination cycles ----------------------------------------------------------------------------
@@ -263,7 +270,7 @@ def test_a_catalog_selecting_an_unknown_stream_is_one_line_naming_it(tmp_path):
     catalog.write_text(json.dumps({"streams": [entry]}))
     run = run_tap(tmp_path, tap_config("http://127.0.0.1:9"), "--catalog", str(catalog))
     line = _one_error(run)
-    assert "selects stream(s) this tap does not have: tikcets" in line
+    assert "selects stream(s) tap-zendesk does not have: tikcets" in line
 
 
 def test_a_catalog_selecting_nothing_warns_once_and_extracts_nothing(emulator, tmp_path):
@@ -297,7 +304,8 @@ def test_an_untrusted_certificate_fails_at_once_naming_the_host(tmp_path):
     with FixtureServer(_groups_only, tls=context) as server:
         run = run_tap(tmp_path, tap_config(server.url, max_retry_seconds=30), select={"groups"}, env=NO_CA)
     line = _one_error(run)
-    assert "TLS certificate of 127.0.0.1 could not be verified" in line
+    assert "TLS certificate of 127.0.0.1:" in line
+    assert "could not be verified" in line
     assert "REQUESTS_CA_BUNDLE" in line
     assert "SSL_CERT_FILE" in line
     assert "Retrying" not in run.log

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from urllib.parse import parse_qs
 
 from zendesk_support import by_key, run_tap, tap_config
@@ -17,9 +18,24 @@ ALL_STREAMS = {
 KEYS = {"tags": "name"}
 
 
+#: A top-level date-time as Zendesk writes it (second precision, ``Z``).
+ZULU = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+
+
 def expected(records: list[dict]) -> list[dict]:
-    """The emulator's records as the tap emits them: tickets' duplicate ``fields`` dropped (as singer-io)."""
-    return [{k: v for k, v in record.items() if k != "fields"} for record in records]
+    """The emulator's records as the tap emits them.
+
+    Tickets' duplicate ``fields`` dropped (as singer-io); top-level date-times in the one UTC spelling
+    every tap of the project emits (``+00:00``, the same instant as Zendesk's ``Z``).
+    """
+    return [
+        {
+            k: (v[:-1] + "+00:00" if isinstance(v, str) and ZULU.match(v) else v)
+            for k, v in record.items()
+            if k != "fields"
+        }
+        for record in records
+    ]
 
 
 def _requests(server, fragment: str) -> list[dict]:
@@ -98,7 +114,8 @@ def test_list_endpoints_use_cursor_pagination(emulator, tmp_path):
 def test_ticket_metrics_are_side_loaded_without_extra_requests(emulator, tmp_path):
     server = emulator("zendesk", seed=9, volume=15)
     run = run_tap(tmp_path, tap_config(server.url), select={"tickets", "ticket_metrics"})
-    assert by_key(run.records("ticket_metrics")) == by_key(server.emulator.truth("ticket_metrics")["ticket_metrics"])
+    truth = server.emulator.truth("ticket_metrics")["ticket_metrics"]
+    assert by_key(run.records("ticket_metrics")) == by_key(expected(truth))
     paths = {r["path"] for r in server.emulator.requests}
     assert paths == {"/api/v2/incremental/tickets/cursor.json"}
     assert all("include=metric_sets" in r["query"] for r in server.emulator.requests)
@@ -117,8 +134,8 @@ def test_audits_are_fetched_per_live_ticket_and_comments_come_from_them(emulator
     truth = server.emulator.truth()
     live = [t["id"] for t in truth["tickets"] if t["status"] != "deleted"]
     assert sorted(int(r["path"].split("/")[4]) for r in _requests(server, "/audits")) == sorted(live)
-    assert by_key(run.records("ticket_audits")) == by_key(truth["ticket_audits"])
-    assert by_key(run.records("ticket_comments")) == by_key(truth["ticket_comments"])
+    assert by_key(run.records("ticket_audits")) == by_key(expected(truth["ticket_audits"]))
+    assert by_key(run.records("ticket_comments")) == by_key(expected(truth["ticket_comments"]))
 
 
 def test_a_ticket_gone_before_its_audits_is_skipped(emulator, tmp_path):

@@ -87,7 +87,7 @@ def run_tap(
 
 def catalog(tmp_path: Path, select: set[str], deselect: dict[str, list[str]]) -> Path:
     """The tap's own discovered catalog with only ``select`` streams, without ``deselect`` properties."""
-    document = json.loads(_discovered())
+    document = json.loads(discovered())
     for entry in document["streams"]:
         for item in entry["metadata"]:
             if item["breadcrumb"] == []:
@@ -100,7 +100,7 @@ def catalog(tmp_path: Path, select: set[str], deselect: dict[str, list[str]]) ->
 
 
 @cache
-def _discovered() -> str:
+def discovered() -> str:
     """``--discover`` output: static (no network, no config needed), so one discovery serves every test."""
     return subprocess.run([TAP, "--discover"], capture_output=True, check=True, text=True).stdout
 
