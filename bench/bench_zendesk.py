@@ -29,6 +29,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,7 +50,7 @@ RIG_PUBLIC_URL, RIG_TOKEN = "https://bench.zendesk.com", "bench-token"
 PEERS: dict[str, tuple[str, dict[str, str], int]] = {
     "singer_uncapped": ("run_singer.sh", {"SINGER_UNCAP": "1"}, 1800),
     "airbyte": ("run_airbyte.sh", {}, 3000),
-    "project": ("run_project.sh", {"PROJECT": str(ROOT)}, 600),
+    "project": ("run_project.sh", {}, 600),  # PROJECT: see project_for_rig
 }
 
 FLOOR = r"""
@@ -192,10 +194,26 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def run_peer(name: str, tickets: int, port: int, rig: Path) -> dict[str, Any]:
+@contextmanager
+def project_for_rig() -> Iterator[Path]:
+    """A stand-in project folder for the rig's ``run_project.sh``, which runs ``$PROJECT/.venv/bin/tap-zendesk``.
+
+    Our tap's executable is ``landing-tap-zendesk`` (the PyPI name ``tap-zendesk`` is singer-io's) and
+    the rig cannot be edited, so the folder holds only ``.venv/bin/tap-zendesk`` and ``.venv/bin/python``,
+    symbolic links to this venv's ``landing-tap-zendesk`` and python.
+    """
+    with tempfile.TemporaryDirectory(prefix="bench-zendesk-project-") as tmp:
+        bin_dir = Path(tmp) / ".venv" / "bin"
+        bin_dir.mkdir(parents=True)
+        (bin_dir / "tap-zendesk").symlink_to(BIN / "landing-tap-zendesk")
+        (bin_dir / "python").symlink_to(BIN / "python")
+        yield Path(tmp)
+
+
+def run_peer(name: str, tickets: int, port: int, rig: Path, project: Path) -> dict[str, Any]:
     """One rig script against the emulator on ``port``; its RESULT line plus the load around it."""
     script, extra, limit = PEERS[name]
-    env = {**os.environ, **extra, "UPSTREAM_PORT": str(port)}
+    env = {**os.environ, **extra, "UPSTREAM_PORT": str(port), "PROJECT": str(project)}
     before = load_average()
     done = subprocess.run(
         ["bash", str(rig / script), str(tickets)], env=env, capture_output=True, text=True, timeout=limit, check=False
@@ -245,10 +263,11 @@ def bench_peers(args: argparse.Namespace, argv: list[str]) -> int:
     runs: list[dict[str, Any]] = []
     try:
         port = int(url.rsplit(":", 1)[1])
-        for _ in range(args.rounds):
-            for name in args.peer or list(PEERS):
-                runs.append({"tool": name, **run_peer(name, args.tickets, port, rig)})
-                print(json.dumps(runs[-1]), flush=True)
+        with project_for_rig() as project:
+            for _ in range(args.rounds):
+                for name in args.peer or list(PEERS):
+                    runs.append({"tool": name, **run_peer(name, args.tickets, port, rig, project)})
+                    print(json.dumps(runs[-1]), flush=True)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -260,7 +279,8 @@ def bench_peers(args: argparse.Namespace, argv: list[str]) -> int:
         "emulator": f"python -m emulators serve zendesk --volume {args.tickets} "
         + " ".join(f"--option {o}" for o in options),
         "emulator_startup_seconds": round(startup, 1),
-        "rig": "../shared/peers (run_singer.sh with SINGER_UNCAP=1, run_airbyte.sh, run_project.sh)",
+        "rig": "../shared/peers (run_singer.sh with SINGER_UNCAP=1, run_airbyte.sh, run_project.sh with PROJECT "
+        "a folder whose .venv/bin/tap-zendesk links to landing-tap-zendesk)",
         **summarise(runs),
         "all_counts_ok": all(run["ok"] for run in runs),
         "runs": runs,
