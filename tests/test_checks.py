@@ -10,10 +10,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.harness import PROJECT_ROOT
 from utilities.checks.project import MeltanoProject
 from utilities.checks.rules import CronError, due_since, validate_cron
 from utilities.checks.warehouse import Warehouse
-from tests.harness import PROJECT_ROOT
 
 NOW = datetime(2026, 3, 11, 10, 30, tzinfo=UTC)  # a Wednesday; 8-hourly runs fired at 00:00 and 08:00
 

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 from croniter import croniter
 
-from utilities.checks.rules import CronError, validate_cron
 from tests.harness import MELTANO, PROJECT_ROOT
+from utilities.checks.rules import CronError, validate_cron
 
 ORCHESTRATE = PROJECT_ROOT / "orchestrate"
 SNAPSHOT = ORCHESTRATE / "meltano-schedules.json"
@@ -139,10 +139,20 @@ def test_each_dag_runs_its_job_once_in_prod_from_the_project_root(dags, live_sch
 def test_loading_jobs_record_row_counts_after_the_run(dags, live_schedules):
     for source, schedule in pipeline_schedules(live_schedules).items():
         tasks = dags["dags"][dag_id(schedule)]["tasks"]
-        assert [t["task_id"] for t in tasks] == ["run", "record_counts"], source
-        assert tasks[1]["upstream"] == ["run"]
-        assert tasks[1]["bash_command"].startswith("umask 077 && ")
-        assert tasks[1]["bash_command"].endswith(f"invoke checks:record --job {schedule['job']['name']}")
+        by_id = {t["task_id"]: t for t in tasks}
+        assert sorted(by_id) == ["record_counts", "record_failure", "report", "run"], source
+        assert by_id["record_counts"]["upstream"] == ["run"]
+        assert by_id["record_counts"]["bash_command"].startswith("umask 077 && ")
+        assert by_id["record_counts"]["bash_command"].endswith(f"invoke checks:record --job {schedule['job']['name']}")
+        # The run report after the counts; a failed run recorded as failed, then the report re-rendered.
+        assert by_id["report"]["upstream"] == ["record_counts"]
+        assert by_id["report"]["bash_command"].endswith("invoke checks:report")
+        assert by_id["record_failure"]["upstream"] == ["run"]
+        assert (
+            f"invoke checks:record --job {schedule['job']['name']} --failed && "
+            in by_id["record_failure"]["bash_command"]
+        )
+        assert by_id["record_failure"]["bash_command"].endswith("invoke checks:report")
 
 
 def test_no_catch_up_storms_and_retries_back_off(dags):

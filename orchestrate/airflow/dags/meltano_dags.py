@@ -6,7 +6,8 @@ Why a snapshot and not `meltano schedule list` at parse time: the dag-processor 
 tests/test_orchestration.py fails when it drifts from what Meltano prints.
 
 Each DAG runs its job as ONE `meltano run <job>` (Meltano keeps the tap→target pipe and the state id per
-job), then records row counts for the freshness/volume checks (checks/README.md). No catch-up storms
+job), then records row counts for the freshness/volume checks and renders the run report
+(utilities/README.md); a failed run is recorded as failed and the report re-rendered. No catch-up storms
 (`catchup=False`, one active run), retries with exponential backoff, failures reach Sentry through
 Airflow's own integration (switched on by SENTRY_DSN in orchestrate/airflow/airflow.sh).
 
@@ -14,7 +15,8 @@ Deadlines: each try of a job's `run` task has an `execution_timeout`, so one hun
 pipeline (`max_active_runs=1` would otherwise hold every later run behind it). The default gives all
 tries of one run the time until the next run: the shortest gap between two fire times of the schedule's
 cron, divided by (retries + 1). A schedule overrides it in meltano.yml with
-`env: {MELTANO_DAG_EXECUTION_TIMEOUT_MINUTES: "90"}`. `record_counts` gets 15 minutes.
+`env: {MELTANO_DAG_EXECUTION_TIMEOUT_MINUTES: "90"}`. `record_counts`, `report` and `record_failure` get 15
+minutes each.
 
 Secrets at rest: Meltano writes each plugin's config (passwords, tokens, the hash key) to files under
 `.meltano/run/` with the process umask, and a killed run leaves them behind; every task therefore runs
@@ -122,7 +124,33 @@ def build_dag(schedule: dict[str, Any]) -> DAG:
             append_env=True,
             skip_on_exit_code=None,
         )
-        run >> record
+        # The run report (utilities/README.md) is re-rendered after every outcome; a failed run first
+        # records that it failed, so the report shows it. Only the success path's tasks can fail the DAG
+        # run: record_failure is skipped after a success, and after a failure record_counts and report
+        # are upstream_failed, which keeps the DAG run failed (and Sentry told).
+        report = BashOperator(
+            task_id="report",
+            dag=dag,
+            bash_command=meltano_command("invoke", "checks:report"),
+            cwd=str(PROJECT_ROOT),
+            execution_timeout=RECORD_COUNTS_TIMEOUT,
+            append_env=True,
+            skip_on_exit_code=None,
+        )
+        record_failure = BashOperator(
+            task_id="record_failure",
+            dag=dag,
+            trigger_rule="one_failed",
+            bash_command=meltano_command("invoke", "checks:record", "--job", job["name"], "--failed")
+            + " && "
+            + shlex.join([MELTANO_BIN, f"--environment={ENVIRONMENT}", "invoke", "checks:report"]),
+            cwd=str(PROJECT_ROOT),
+            execution_timeout=RECORD_COUNTS_TIMEOUT,
+            append_env=True,
+            skip_on_exit_code=None,
+        )
+        run >> record >> report
+        run >> record_failure
     return dag
 
 
