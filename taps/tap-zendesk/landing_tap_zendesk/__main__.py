@@ -1,4 +1,4 @@
-"""``python -m landing_tap_zendesk`` = ``tap-zendesk``."""
+"""``python -m landing_tap_zendesk`` = ``landing-tap-zendesk``."""
 
 from landing_tap_zendesk.tap import TapZendesk
 
