@@ -15,6 +15,7 @@ from landing_tap_kit.records import FastRecordStream
 from landing_tap_kit.retries import RetryingRESTStream, RetryPolicy
 from landing_tap_kit.shaping import EXTRA_FIELDS_PROPERTY, RecordShaper
 from landing_tap_kit.transport import prepare_session
+from landing_tap_kit.versions import VersionAfterFullRead
 from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.pagination import BaseHATEOASPaginator
@@ -30,7 +31,7 @@ class NextPathPaginator(BaseHATEOASPaginator):
         return response.json().get("next")
 
 
-class ThingsStream(FastRecordStream, RetryingRESTStream["ParseResult"]):
+class ThingsStream(FastRecordStream, VersionAfterFullRead, RetryingRESTStream["ParseResult"]):
     name = "things"
     path = "/things"
     primary_keys: t.ClassVar[tuple[str, ...]] = ("id",)
@@ -73,6 +74,11 @@ class ThingsStream(FastRecordStream, RetryingRESTStream["ParseResult"]):
     def shaper(self) -> RecordShaper:
         return RecordShaper(self.name, self.schema, self.logger)
 
+    def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
+        self.begin_version()
+        yield from super().get_records(context)
+        self.announce_version()
+
     def post_process(self, row: dict[str, t.Any], context: Context | None = None) -> dict[str, t.Any] | None:
         return self.shaper.shape(row)
 
@@ -88,6 +94,7 @@ class TapSample(OneLineErrorTap):
         th.Property("max_retries", th.IntegerType),
         th.Property("retry_base_seconds", th.NumberType),
         th.Property("rate_limit_default_wait", th.NumberType),
+        th.Property("emit_activate_version_messages", th.BooleanType),
     ).to_dict()
 
     def discover_streams(self) -> list[ThingsStream]:

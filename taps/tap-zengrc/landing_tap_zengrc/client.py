@@ -19,6 +19,7 @@ from landing_tap_kit.records import FastRecordStream
 from landing_tap_kit.retries import RetryingRESTStream, RetryPolicy, number_setting
 from landing_tap_kit.shaping import RecordShaper
 from landing_tap_kit.transport import environment_session
+from landing_tap_kit.versions import VersionAfterFullRead
 from requests.auth import HTTPBasicAuth
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -97,7 +98,7 @@ class ZenGRCNextLinkPaginator(BaseHATEOASPaginator):
         return True
 
 
-class ZenGRCStream(FastRecordStream, RetryingRESTStream["ParseResult"]):
+class ZenGRCStream(FastRecordStream, VersionAfterFullRead, RetryingRESTStream["ParseResult"]):
     """Base of every ZenGRC collection stream.
 
     Streams are FULL_TABLE: the API offers no way to ask for changed records only, so each run pages
@@ -256,14 +257,7 @@ class ZenGRCStream(FastRecordStream, RetryingRESTStream["ParseResult"]):
             base_seconds=DEFAULT_RETRY_BASE_SECONDS,
         )
 
-    # -- deletions -------------------------------------------------------------------------------
-
-    @property
-    @override
-    def emit_activate_version_messages(self) -> bool:
-        # Never at the start of the stream (the SDK default): a loader soft-deletes every older row
-        # on ACTIVATE_VERSION, and a run that then crashed would leave live rows marked deleted.
-        return False
+    # -- deletions: ACTIVATE_VERSION after the last record (landing_tap_kit.versions) --------------
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
@@ -272,9 +266,7 @@ class ZenGRCStream(FastRecordStream, RetryingRESTStream["ParseResult"]):
         A collection the account lacks (403/404 before any page was read) is skipped with one warning
         and, having sent nothing, announces no version: its table keeps its rows.
         """
-        announce = bool(self.config.get("emit_activate_version_messages", True))
-        if announce:
-            self._stream_version = self._initialized_at // 1000
+        self.begin_version()
         try:
             yield from super().get_records(context)
         except EndpointNotAvailableError as exc:
@@ -283,8 +275,7 @@ class ZenGRCStream(FastRecordStream, RetryingRESTStream["ParseResult"]):
             self._refuse_if_every_stream_was_missing()
             return
         # Reached only when the last record has been written and no page failed.
-        if announce and self._stream_version is not None:
-            self._write_activate_version_message(self._stream_version)
+        self.announce_version()
 
     def _refuse_if_every_stream_was_missing(self) -> None:
         """Fail the run when the last selected stream is skipped and so were all the others.
