@@ -11,7 +11,7 @@ PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard libs/*/pyproject.toml taps/
 PLUGIN_FILES := meltano.yml $(wildcard taps/*/*.meltano.yml) $(wildcard libs/*/pyproject.toml taps/*/pyproject.toml targets/*/pyproject.toml mappers/*/pyproject.toml)
 export UV_LINK_MODE := copy
 
-.PHONY: demo test setup system-deps plugins lint lock bench clean airflow airflow-setup schedules fakesnow-setup release-check emulators-up emulators-down
+.PHONY: demo test setup system-deps plugins lint lock bench clean airflow airflow-setup schedules fakesnow-setup release-check emulators-up emulators-down sdk-canary
 
 # umask 077: Meltano writes each plugin's config (credentials, the hash key) under .meltano/run/ with the
 # caller's umask and leaves it there when a run is killed; keep those files private to this user.
@@ -91,6 +91,21 @@ lint: setup
 lock:
 	$(BIN)/uv pip compile -q --python-version 3.11 pyproject.toml --extra dev $(addsuffix /pyproject.toml,$(PACKAGES)) -o requirements/dev.lock
 	$(BIN)/uv pip compile -q --python-version 3.11 orchestrate/airflow/requirements.in -o orchestrate/airflow/requirements.lock
+
+# Every package's tests against the newest singer-sdk release from PyPI, in a fresh venv outside the dev lock:
+# an SDK upgrade that breaks one of our seams (libs/landing-tap-kit/README.md, "SDK internals we rely on") shows
+# here before users see it. The taps' own singer-sdk pin is overridden, nothing else. Not part of `make test`.
+CANARY_VENV := .venv-sdk-canary
+CANARY_PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard libs/*/pyproject.toml taps/*/pyproject.toml))
+sdk-canary: setup
+	rm -rf $(CANARY_VENV)
+	$(BIN)/uv venv -q --python $(PYTHON) $(CANARY_VENV)
+	echo "singer-sdk[msgspec]" > $(CANARY_VENV)/overrides.txt
+	$(BIN)/uv pip install -q --python $(CANARY_VENV)/bin/python --refresh-package singer-sdk \
+		--override $(CANARY_VENV)/overrides.txt -e . $(addprefix -e ,$(CANARY_PACKAGES)) pytest pytest-timeout
+	@$(CANARY_VENV)/bin/python -c "import importlib.metadata as m; print('==> sdk-canary: singer-sdk', m.version('singer-sdk'))"
+	@set -e; for pkg in $(CANARY_PACKAGES); do echo "==> sdk-canary: pytest $$pkg"; \
+		(cd $$pkg && $(CURDIR)/$(CANARY_VENV)/bin/python -m pytest -q -p no:cacheprovider); done
 
 bench: setup plugins
 	$(BIN)/python -m bench
