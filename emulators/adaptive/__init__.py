@@ -25,16 +25,17 @@ user's permission for a method between runs), :meth:`calls` (parsed request log)
 
 from __future__ import annotations
 
+import hashlib
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any, ClassVar
 from xml.sax.saxutils import escape, quoteattr
 
 from aiohttp import web
 
-from emulators.adaptive.export import ApiError, ExportRequest, Row, compute, render_csv
+from emulators.adaptive.export import ApiError, ExportRequest, Row, cell_text, compute, csv_lines
 from emulators.adaptive.model import Instance, Node, rng_factory
 from emulators.core.server import HttpEmulator
 
@@ -107,6 +108,25 @@ def _ragged(value: Any) -> dict[str, dict[int, int]]:
     return result
 
 
+#: exportData answers up to this many cells go out as one body (faults that edit bodies apply); larger stream.
+WHOLE_ANSWER_CELLS = 200_000
+#: Characters per write of a streamed exportData answer.
+STREAM_CHUNK = 1 << 20
+
+
+class _Counted:
+    """Rows passed through, counted (``rowCountSent`` is written after the streamed CSV)."""
+
+    def __init__(self, rows: Iterator[Row]) -> None:
+        self._rows = rows
+        self.count = 0
+
+    def __iter__(self) -> Iterator[Row]:
+        for row in self._rows:
+            self.count += 1
+            yield row
+
+
 def _cdata(text: str) -> str:
     return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
@@ -127,8 +147,6 @@ class AdaptiveEmulator(HttpEmulator):
         self.throttle_next = int(options.get("throttle_next", 0))
         self.row_count_skew: dict[str, int] = {}
         self._cache: dict[str, str] = {}
-        self._csv_cache: dict[bytes, str] = {}
-        self._row_counts: dict[bytes, int] = {}
         self.handlers: dict[str, Callable[[ET.Element], str]] = {
             "exportAccounts": lambda c: render(self.instance.accounts),
             "exportActiveCurrencies": lambda c: (
@@ -222,7 +240,36 @@ class AdaptiveEmulator(HttpEmulator):
 
     def export_rows(self, call_xml: str) -> tuple[list[str], list[Row]]:
         """Return what an exportData call (its XML body) answers, before rendering: the data ground truth."""
-        return compute(self.instance, ExportRequest.parse(parse_call(call_xml)))
+        periods, rows = compute(self.instance, ExportRequest.parse(parse_call(call_xml)))
+        return periods, list(rows)
+
+    def export_summary(self, call_xml: str) -> dict[str, Any]:
+        """Ground truth of an exportData call at any size: rows, cells and a checksum, rows never held.
+
+        ``cell_checksum`` is the SHA-256 of every cell as ``account code,level code,dimension codes...,period,
+        value`` lines in answer order (value as the CSV writes it); ``value_sum`` adds the numeric cells.
+        """
+        export = ExportRequest.parse(parse_call(call_xml))
+        periods, rows = compute(self.instance, export)
+        digest = hashlib.sha256()
+        row_count = cell_count = 0
+        total = 0.0
+        for row in rows:
+            row_count += 1
+            prefix = ",".join([row.account.attrs["code"], row.level.attrs["code"], *(c for c, _ in row.dims)])
+            lines = []
+            for period, value in zip(periods, row.values, strict=True):
+                cell_count += 1
+                if isinstance(value, float):
+                    total += value
+                lines.append(f"{prefix},{period},{cell_text(value, export)}\n")
+            digest.update("".join(lines).encode())
+        return {
+            "rows": row_count,
+            "cells": cell_count,
+            "value_sum": round(total, 2),
+            "cell_checksum": digest.hexdigest(),
+        }
 
     def revoke(self, method: str) -> None:
         """An administrator takes the API user's permission for ``method`` away (it answered before)."""
@@ -248,7 +295,7 @@ class AdaptiveEmulator(HttpEmulator):
     async def _get(self, _: web.Request) -> web.Response:
         return web.Response(status=405, text="Method Not Allowed: use POST with an XML <call> body")
 
-    async def _api(self, request: web.Request) -> web.Response:
+    async def _api(self, request: web.Request) -> web.StreamResponse:
         match = API_PATH.match(request.path)
         if match is None or not 18 <= int(match.group(1)) <= 40:
             return web.Response(status=404, text=f"No API at {request.path}")
@@ -273,7 +320,7 @@ class AdaptiveEmulator(HttpEmulator):
             return self._failure(PERMISSION, f"You do not have permission to invoke {method}")
         try:
             if method == "exportData":
-                return self._export_data(call)
+                return await self._export_data(request, call)
             handler = self.handlers.get(method)
             if handler is None:
                 return self._failure("error-unknown-method", f"Unknown method '{method}'")
@@ -294,22 +341,44 @@ class AdaptiveEmulator(HttpEmulator):
             f"{escape(text)}</message></messages></response>"
         )
 
-    def _export_data(self, call: ET.Element) -> web.Response:
-        request = ExportRequest.parse(call)
-        key = ET.tostring(call)
-        csv_text = self._csv_cache.get(key)
-        if csv_text is None:
-            periods, rows = compute(self.instance, request)
-            csv_text = render_csv(periods, rows, request, self.ragged_rows.get(request.version or "", {}))
-            self._csv_cache = {key: csv_text}  # the last answer only: benchmarks repeat one big call
-            self._row_counts = {key: len(rows)}
-        if call.get("stream") != "true":
-            return self._xml(f'{XML_HEAD}<response success="true"><output>{_cdata(csv_text)}</output></response>')
-        sent = self._row_counts[key] + self.row_count_skew.get(request.version or "", 0)
-        return self._xml(
-            f"{XML_HEAD}<response><output>{_cdata(csv_text)}</output>"
-            f'<status success="true" rowCountSent="{sent}"/></response>'
-        )
+    async def _export_data(self, request: web.Request, call: ET.Element) -> web.StreamResponse:
+        """The CSV streamed as it is generated (a 10M-cell answer never sits in memory).
+
+        A small answer (under :data:`WHOLE_ANSWER_CELLS` cells) is sent as one body instead, so the body
+        faults (truncate, invalid UTF-8) apply to it as to every other method.
+        """
+        export = ExportRequest.parse(call)
+        periods, rows = compute(self.instance, export)  # ApiError before anything is sent
+        ragged = self.ragged_rows.get(export.version or "", {})
+        streamed = call.get("stream") == "true"
+        skew = self.row_count_skew.get(export.version or "", 0)
+        counted = _Counted(rows)
+        lines = csv_lines(periods, counted, export, ragged)
+        if self.instance.export_cells(export) <= WHOLE_ANSWER_CELLS:
+            csv_text = "".join(lines)
+            if not streamed:
+                return self._xml(f'{XML_HEAD}<response success="true"><output>{_cdata(csv_text)}</output></response>')
+            return self._xml(
+                f"{XML_HEAD}<response><output>{_cdata(csv_text)}</output>"
+                f'<status success="true" rowCountSent="{counted.count + skew}"/></response>'
+            )
+        response = web.StreamResponse(headers={"Content-Type": "text/xml; charset=utf-8"})
+        await response.prepare(request)
+        head = "<response><output>" if streamed else '<response success="true"><output>'
+        await response.write(f"{XML_HEAD}{head}<![CDATA[".encode())
+        chunk: list[str] = []
+        size = 0
+        for line in lines:
+            chunk.append(line.replace("]]>", "]]]]><![CDATA[>"))
+            size += len(line)
+            if size >= STREAM_CHUNK:
+                await response.write("".join(chunk).encode())
+                chunk, size = [], 0
+        tail = "]]></output>"
+        tail += f'<status success="true" rowCountSent="{counted.count + skew}"/>' if streamed else ""
+        await response.write(("".join(chunk) + tail + "</response>").encode())
+        await response.write_eof()
+        return response
 
     def _instances(self, call: ET.Element) -> str:
         include = call.find("include")

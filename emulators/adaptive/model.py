@@ -144,7 +144,7 @@ class Instance:
         ]
         self.families = self._families()
         self.audit_events = self._audit_events()
-        self._cubes: dict[str, dict[tuple[str, str, tuple[str, ...]], list[Any]]] = {}
+        self.data_account_index = {n.attrs["code"]: i for i, n in enumerate(self.data_accounts)}
 
     # -- metadata trees --------------------------------------------------------------------------
 
@@ -817,42 +817,39 @@ class Instance:
         first = self.month_codes.index(f"{start:02d}/{self.start_year}")
         return self.month_codes[first : first + self.months]
 
-    def cube(self, version: Node) -> dict[tuple[str, str, tuple[str, ...]], list[Any]]:
-        """Leaf cells of one version: (account code, leaf level code, (dept code, region code)) → values.
+    def export_cells(self, request: Any) -> int:
+        """Upper bound of the cells an exportData answer holds (leaf cells x months): picks whole vs streamed."""
+        del request  # every filter only narrows it
+        return self.data_account_count * len(self.leaf_levels) * self.combos_per_cell * self.months
 
+    def cells(self, version: Node, account: int, level: Node) -> list[tuple[tuple[str, str], list[Any]]]:
+        """Leaf cells of one (data account, leaf level) in ``version``: [((dept code, region code), values)].
+
+        Generated from the seed on demand (never a whole cube in memory: 10M cells would take gigabytes).
         Values per month of the version's range: a float, BLANK (no data) or INVALID (a ratio with a zero
-        denominator, which Adaptive marks "I").
+        denominator, which Adaptive marks "I"). A combo drawn twice keeps its last values (one cell per combo).
         """
-        name = version.attrs["name"]
-        cached = self._cubes.get(name)
-        if cached is not None:
-            return cached
-        rng = self.rng_for(f"cube:{name}")
-        depts = ["ENG", "SAL", "MKT", "GA"]
-        regions = ["US", "CA", "DE", "FR"]
-        cells: dict[tuple[str, str, tuple[str, ...]], list[Any]] = {}
+        rand = self.rng_for(f"cube:{version.attrs['name']}:{account}:{level.attrs['code']}").random
         months = len(self.version_months(version))
-        rand = rng.random
-        for ai, account in enumerate(self.data_accounts):
-            code = account.attrs["code"]
-            ratio = ai % 5 == 4
-            for level in self.leaf_levels:
-                for _ in range(self.combos_per_cell):
-                    combo = (depts[int(rand() * 4)], regions[int(rand() * 4)])
-                    values: list[Any] = []
-                    for _m in range(months):
-                        r = rand()
-                        if r < 0.08:
-                            values.append(BLANK)
-                        elif r < 0.14:
-                            values.append(0.0)
-                        elif ratio and r < 0.17:
-                            values.append(INVALID)
-                        else:
-                            values.append(round((r - 0.3) * 20000, 2))
-                    cells[(code, level.attrs["code"], combo)] = values
-        self._cubes[name] = cells
-        return cells
+        ratio = account % 5 == 4
+        depts = ("ENG", "SAL", "MKT", "GA")
+        regions = ("US", "CA", "DE", "FR")
+        out: dict[tuple[str, str], list[Any]] = {}
+        for _ in range(self.combos_per_cell):
+            combo = (depts[int(rand() * 4)], regions[int(rand() * 4)])
+            values: list[Any] = []
+            for _m in range(months):
+                r = rand()
+                if r < 0.08:
+                    values.append(BLANK)
+                elif r < 0.14:
+                    values.append(0.0)
+                elif ratio and r < 0.17:
+                    values.append(INVALID)
+                else:
+                    values.append(round((r - 0.3) * 20000, 2))
+            out[combo] = values
+        return list(out.items())
 
 
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
