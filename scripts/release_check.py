@@ -285,11 +285,10 @@ print(json.dumps({"clashes": clashes, "ours": landing_tap_zendesk.__file__, "the
 """
 
 
-def side_by_side(wheels: dict[str, Path], python: Path, label: str, **context: object) -> str:
-    """All four taps and singer-io's tap-zendesk in one venv, each still working."""
+def side_by_side(taps: dict[str, Path], python: Path, label: str, **context: object) -> str:
+    """All four taps (name -> wheel) and singer-io's tap-zendesk in one venv, each still working."""
     workdir, dist = Path(str(context["workdir"])), Path(str(context["dist"]))
     bin_dir = make_venv(workdir / f"side-by-side-py{label}", python)
-    taps = {name: wheel for name, wheel in wheels.items() if name.startswith("landing-tap-")}
     install(bin_dir, [str(w) for w in taps.values()], dist=dist)
     install(bin_dir, SINGER_IO_ZENDESK, dist=dist, no_deps=True)
     install(bin_dir, SINGER_IO_ZENDESK_RUNTIME, dist=dist)
@@ -363,7 +362,8 @@ def check(dist: Path, pythons: list[str] | None, *, keep: bool) -> list[str]:
                 for label, python in interpreters.items()
                 for p in taps
             ]
-            jobs.append(pool.submit(side_by_side, wheels, interpreters[chosen[0]], chosen[0], **context))
+            tap_wheels = {p.name: wheels[p.name] for p in taps}
+            jobs.append(pool.submit(side_by_side, tap_wheels, interpreters[chosen[0]], chosen[0], **context))
             lines = [job.result() for job in jobs]
     finally:
         if keep:
