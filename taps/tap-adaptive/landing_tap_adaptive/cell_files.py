@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import typing as t
+from contextlib import ExitStack
 from operator import itemgetter
 from uuid import uuid4
 
@@ -103,6 +104,11 @@ class CellLineEncoder:
             self.blank_tails.append(_join(where, null_value, status["blank"]) + b"}\n")
             self.invalid_tails.append(_join(where, null_value, status["invalid"]) + b"}\n")
             self.value_heads.append(_join(where, b'"value":' if self.with_value else b""))
+        #: Per period column: marked cell text ("B", "", "I") → its whole line tail.
+        self.marked_tails = [
+            {**dict.fromkeys(BLANK_CELLS, blank), INVALID_CELL: invalid}
+            for blank, invalid in zip(self.blank_tails, self.invalid_tails, strict=True)
+        ]
         self.in_period_order = itemgetter(*(period.column for period in periods)) if periods else None
 
     def row_lines(self, row: WideRow) -> bytes:
@@ -119,15 +125,10 @@ class CellLineEncoder:
             cells = (cells,)  # itemgetter of one column returns the cell, not a tuple
         value_tail = self.value_tail
         if self.with_value:
+            # A marked cell's whole line tail comes from its period's table; a number completes the head.
             tails = [
-                blank
-                if cell in BLANK_CELLS
-                else invalid
-                if cell == INVALID_CELL
-                else head_ + _encode(float(cell)) + value_tail
-                for cell, blank, invalid, head_ in zip(
-                    cells, self.blank_tails, self.invalid_tails, self.value_heads, strict=True
-                )
+                marked.get(cell) or head_ + _encode(float(cell)) + value_tail
+                for cell, marked, head_ in zip(cells, self.marked_tails, self.value_heads, strict=True)
             ]
         else:
             tails = []
@@ -178,35 +179,29 @@ def write_files(
 ) -> Iterator[str]:
     """Write chunks of lines into files of about ``batch_size`` lines (the SDK's naming); yield each file's URL.
 
-    A chunk (one CSV row's cells) is never split, so a file may hold a row's worth of lines more. Gzip at
-    level 1 when the config asks for gzip: the SDK's default level 9 costs more than the whole rest of
-    the path for exportData's repetitive lines, for a file a few percent smaller.
+    Chunks are written as they come, so memory holds one chunk, not one file. A chunk (one CSV row's
+    cells) is never split, so a file may hold a row's worth of lines more. Gzip at level 1 when the
+    config asks for gzip: the SDK's default level 9 costs more than the whole rest of the path for
+    exportData's repetitive lines, for a file a few percent smaller.
     """
     sync_id = f"{name}-{uuid4()}"
     suffix = ".json.gz" if compress else ".json"
-    batch: list[bytes] = []
-    lines_in_batch = 0
-    number = 0
-
-    def flush() -> str:
-        nonlocal number, lines_in_batch
-        number += 1
+    iterator = iter(chunks)
+    for number, first in enumerate(iterator, start=1):
         filename = f"{storage.prefix or ''}{sync_id}-{number}{suffix}"
-        data = b"".join(batch)
-        batch.clear()
-        lines_in_batch = 0
-        with storage.open(filename, "wb") as handle:
+        with ExitStack() as files:
+            handle: t.IO[bytes] = files.enter_context(storage.open(filename, "wb"))
             if compress:
-                with gzip.GzipFile(fileobj=handle, mode="wb", compresslevel=1) as packed:
-                    packed.write(data)
-            else:
-                handle.write(data)
-        return storage.get_url(filename)
-
-    for chunk, lines in chunks:
-        batch.append(chunk)
-        lines_in_batch += lines
-        if lines_in_batch >= batch_size:
-            yield flush()
-    if batch:
-        yield flush()
+                handle = t.cast(
+                    "t.IO[bytes]", files.enter_context(gzip.GzipFile(fileobj=handle, mode="wb", compresslevel=1))
+                )
+            chunk, lines = first
+            handle.write(chunk)
+            while lines < batch_size:
+                following = next(iterator, None)
+                if following is None:
+                    break
+                chunk, count = following
+                handle.write(chunk)
+                lines += count
+        yield storage.get_url(filename)
