@@ -113,6 +113,7 @@ def hashing_from(args: Sequence[str]) -> MessageHasher:
 #: How the SDK's writers start every message: ``{"type":"RECORD","stream":"people",...}``.
 _TYPE_PREFIX = b'{"type":"'
 _STREAM_KEY = b'","stream":"'
+_RECORD_PREFIX = b'{"type":"RECORD","stream":"'
 
 
 def message_header(line: bytes) -> tuple[bytes, bytes | None] | None:
@@ -150,37 +151,73 @@ def hashed_lines(
     stream without personal fields passes too (its files hold nothing to hash, e.g. Adaptive's
     exportData); one of a configured stream is refused by :class:`MessageHasher`, since its files
     would carry the raw values past this process.
+
+    The RECORD of a stream without personal fields is nearly every line of a big job, so it has its own
+    few-operation path: one prefix test, one ``find``, the count, the write.
     """
     # The SDK's own msgspec codec (what the mapper reads and writes with): numbers stay Decimal,
     # so a salary hashes from the text the tap wrote.
     from singer_sdk.contrib.msgspec import decoder, encoder  # noqa: PLC0415 - only a sync pays for it
 
+    tally = tally if tally is not None else RunTally(write=lambda _text: None)
     hashed_streams = {stream.encode() for stream in hashing.paths}
+    # Stream name as written -> whether it is hashed; a name with an escape in it is never cached, so
+    # its lines take the parsing path (what the bytes spell is then not the name itself).
+    hashed_by_name: dict[bytes, bool] = {}
+    records, last_seen, clock = tally.records, tally.last_seen, tally.clock
+    record_prefix, name_start = _RECORD_PREFIX, len(_RECORD_PREFIX)
+    next_check = tally.next_check
     for line in lines:
-        header = message_header(line)
-        message: Any = None
-        if header is None:
+        if line.startswith(record_prefix):
+            name_end = line.find(b'"', name_start)
+            stream = line[name_start:name_end] if name_end > 0 else b""
+            hashed = hashed_by_name.get(stream)
+            if hashed is None and stream and b"\\" not in stream:
+                hashed = hashed_by_name[stream] = stream in hashed_streams
+            if hashed is not None:
+                now = clock()
+                records[stream] = records.get(stream, 0) + 1
+                last_seen[stream] = now
+                if now >= next_check:
+                    tally.first_seen.setdefault(stream, now)
+                    next_check = tally.progress(now)
+                if hashed:
+                    message = decoder.decode(line)
+                    hashing.hash_message(message)
+                    line = encoder.encode(message) + b"\n"  # noqa: PLW2901 - the hashed line replaces it
+                write(line)
+                continue
+        write(_any_message(line, hashing, hashed_streams, tally, decoder=decoder, encoder=encoder))
+        next_check = tally.next_check
+
+
+def _any_message(
+    line: bytes, hashing: MessageHasher, hashed_streams: set[bytes], tally: RunTally, *, decoder: Any, encoder: Any
+) -> bytes:
+    """Every line but a RECORD of a stream without personal fields: hash it if its stream has any, count it."""
+    header = message_header(line)
+    message: Any = None
+    if header is None:
+        message = decoder.decode(line)
+        stream_name = message.get("stream") if isinstance(message, dict) else None
+        kind = str(message.get("type", "")).encode() if isinstance(message, dict) else b""
+        stream = stream_name.encode() if isinstance(stream_name, str) else None
+    else:
+        kind, stream = header
+    if stream is not None and stream in hashed_streams:
+        if message is None:
             message = decoder.decode(line)
-            stream_name = message.get("stream") if isinstance(message, dict) else None
-            kind = str(message.get("type", "")).encode() if isinstance(message, dict) else b""
-            stream = stream_name.encode() if isinstance(stream_name, str) else None
+        hashing.hash_message(message)
+        line = encoder.encode(message) + b"\n"
+    if stream is not None:
+        if kind == b"BATCH":
+            batch = message if message is not None else decoder.decode(line)
+            tally.batch(stream, len(batch.get("manifest") or []))
         else:
-            kind, stream = header
-        if stream is not None and stream in hashed_streams:
-            if message is None:
-                message = decoder.decode(line)
-            hashing.hash_message(message)
-            line = encoder.encode(message) + b"\n"  # noqa: PLW2901 - the hashed line replaces it
-        if tally is not None:
-            if stream is not None:
-                if kind == b"BATCH":
-                    batch = message if message is not None else decoder.decode(line)
-                    tally.batch(stream, len(batch.get("manifest") or []))
-                else:
-                    tally.seen(stream, kind)
-            elif kind == b"STATE":
-                tally.last_state = line
-        write(line)
+            tally.seen(stream, kind)
+    elif kind == b"STATE":
+        tally.last_state = line
+    return line
 
 
 def run_sync(tap: str, args: Sequence[str], hashing: MessageHasher) -> int:

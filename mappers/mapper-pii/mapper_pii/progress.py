@@ -1,10 +1,14 @@
 """What an operator reads while a tap runs: a progress line per busy stream, a summary per stream at the end.
 
 Why here: the ``pii-hashed-tap`` launcher already sits between every extractor and Meltano and sees each
-Singer line, so it can count records per stream without a second pass. The taps' own INFO logging and the
-SDK's per-request METRIC lines are switched off by default (``LOGLEVEL=WARNING`` in meltano.yml), which
-leaves these lines, warnings and errors (issue 15 §1). They go to stderr, which Meltano, ``make demo`` and
-the Airflow task logs all show.
+Singer line, so it can count records per stream without a second pass. The SDK plugins' own INFO logging and
+per-request METRIC lines are off the console by default (``utilities/logging/quiet.yml``), which leaves these
+lines, warnings and errors (issue 15 §1). They go to stderr, which Meltano, ``make demo`` and the Airflow
+task logs all show.
+
+Counting is on the launcher's hot path (every record of every job), so the per-record part is three dict
+operations the launcher does inline on :attr:`RunTally.records` and :attr:`RunTally.last_seen`; everything
+else happens per STATE/SCHEMA/ACTIVATE_VERSION message or once a second.
 """
 
 from __future__ import annotations
@@ -17,25 +21,8 @@ from typing import Any
 
 #: Default seconds between two progress lines of one stream (``PII_PROGRESS_SECONDS`` overrides it).
 PROGRESS_SECONDS = 5.0
-
-
-@dataclass(slots=True)
-class StreamTally:
-    """Counts of one stream's messages and when they arrived."""
-
-    name: str
-    first_seen: float
-    last_seen: float
-    records: int = 0
-    batch_files: int = 0
-    versions_activated: int = 0
-    records_at_last_progress: int = 0
-    last_progress: float = 0.0
-
-    def rate(self, now: float, since: float, records_then: int) -> float:
-        """Records per second between ``since`` and ``now``."""
-        elapsed = now - since
-        return (self.records - records_then) / elapsed if elapsed > 0 else 0.0
+#: How often the launcher looks at the clock's verdict at most: progress is never later than this.
+CHECK_SECONDS = 1.0
 
 
 @dataclass
@@ -48,52 +35,60 @@ class RunTally:
     write: Callable[[str], object]
     every: float = PROGRESS_SECONDS
     clock: Callable[[], float] = time.monotonic
-    streams: dict[bytes, StreamTally] = field(default_factory=dict)
+    records: dict[bytes, int] = field(default_factory=dict)
+    first_seen: dict[bytes, float] = field(default_factory=dict)
+    last_seen: dict[bytes, float] = field(default_factory=dict)
+    activated: set[bytes] = field(default_factory=set)
+    batch_files: dict[bytes, int] = field(default_factory=dict)
     last_state: bytes | None = None
-    _next_check: float = 0.0
+    next_check: float = 0.0
+    _reported: dict[bytes, tuple[float, int]] = field(default_factory=dict)
 
     def seen(self, stream: bytes, kind: bytes) -> None:
         """Count one message of ``stream`` (``kind`` is its Singer type) and print progress when due."""
-        tally = self.streams.get(stream)
         now = self.clock()
-        if tally is None:
-            tally = self.streams[stream] = StreamTally(stream.decode(), now, now, last_progress=now)
-        tally.last_seen = now
+        if stream not in self.first_seen:
+            self.first_seen[stream] = now
+            self._reported[stream] = (now, 0)
+        self.last_seen[stream] = now
         if kind == b"RECORD":
-            tally.records += 1
+            self.records[stream] = self.records.get(stream, 0) + 1
         elif kind == b"ACTIVATE_VERSION":
-            tally.versions_activated += 1
-        if now >= self._next_check:
-            self._progress(now)
+            self.activated.add(stream)
+        if now >= self.next_check:
+            self.progress(now)
 
     def batch(self, stream: bytes, manifest_files: int) -> None:
         """Count a BATCH message: the loader reads ``manifest_files`` files of records we never see."""
         self.seen(stream, b"BATCH")
-        self.streams[stream].batch_files += manifest_files
+        self.batch_files[stream] = self.batch_files.get(stream, 0) + manifest_files
 
-    def _progress(self, now: float) -> None:
-        """One line for every stream that received records since its last line and is due again."""
-        self._next_check = now + min(1.0, self.every)
-        for tally in self.streams.values():
-            if now - tally.last_progress >= self.every and tally.records > tally.records_at_last_progress:
-                rate = tally.rate(now, tally.last_progress, tally.records_at_last_progress)
-                self.write(f"{tally.name}: {tally.records:,} records so far, {rate:,.0f}/s\n")
-                tally.last_progress = now
-                tally.records_at_last_progress = tally.records
+    def progress(self, now: float) -> float:
+        """One line for every stream with new records whose last line is ``every`` seconds old; next check time."""
+        self.next_check = now + min(CHECK_SECONDS, self.every)
+        for stream, count in self.records.items():
+            since, count_then = self._reported.setdefault(stream, (self.first_seen.setdefault(stream, now), 0))
+            if now - since >= self.every and count > count_then:
+                rate = (count - count_then) / (now - since)
+                self.write(f"{stream.decode()}: {count:,} records so far, {rate:,.0f}/s\n")
+                self._reported[stream] = (now, count)
+        return self.next_check
 
     def summary(self) -> list[str]:
         """One line per stream: records, duration, whether state covers it, whether older rows were retired."""
         bookmarks = _bookmarks(self.last_state)
+        streams = list(self.first_seen) + [s for s in self.records if s not in self.first_seen]
         lines = []
-        for key, tally in self.streams.items():
-            seconds = tally.last_seen - tally.first_seen
-            parts = [f"{tally.name}: {tally.records:,} records in {seconds:.1f}s"]
+        for stream in streams:
+            records = self.records.get(stream, 0)
+            seconds = self.last_seen.get(stream, 0.0) - self.first_seen.get(stream, self.last_seen.get(stream, 0.0))
+            parts = [f"{stream.decode()}: {records:,} records in {seconds:.1f}s"]
             if seconds >= 1:
-                parts[0] += f" ({tally.records / seconds:,.0f}/s)"
-            if tally.batch_files:
-                parts.append(f"{tally.batch_files} batch file(s)")
-            parts.append(_state_phrase(bookmarks.get(key.decode())))
-            if tally.versions_activated:
+                parts[0] += f" ({records / seconds:,.0f}/s)"
+            if stream in self.batch_files:
+                parts.append(f"{self.batch_files[stream]} batch file(s)")
+            parts.append(_state_phrase(bookmarks.get(stream.decode())))
+            if stream in self.activated:
                 parts.append("complete copy activated, rows missing from it retired")
             lines.append(", ".join(parts) + "\n")
         return lines
