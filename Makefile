@@ -94,7 +94,8 @@ lock:
 
 # Every package's tests against the newest singer-sdk release from PyPI, in a fresh venv outside the dev lock:
 # an SDK upgrade that breaks one of our seams (libs/landing-tap-kit/README.md, "SDK internals we rely on") shows
-# here before users see it. The taps' own singer-sdk pin is overridden, nothing else. Not part of `make test`.
+# here before users see it. The taps' own singer-sdk pin is overridden, nothing else; each package brings its
+# declared test dependencies (its `test` extra). Not part of `make test`.
 CANARY_VENV := .venv-sdk-canary
 CANARY_PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard libs/*/pyproject.toml taps/*/pyproject.toml))
 sdk-canary: setup
@@ -102,10 +103,11 @@ sdk-canary: setup
 	$(BIN)/uv venv -q --python $(PYTHON) $(CANARY_VENV)
 	echo "singer-sdk[msgspec]" > $(CANARY_VENV)/overrides.txt
 	$(BIN)/uv pip install -q --python $(CANARY_VENV)/bin/python --refresh-package singer-sdk \
-		--override $(CANARY_VENV)/overrides.txt -e . $(addprefix -e ,$(CANARY_PACKAGES)) pytest pytest-timeout
+		--override $(CANARY_VENV)/overrides.txt -e . $(foreach pkg,$(CANARY_PACKAGES),-e '$(pkg)[test]') pytest pytest-timeout
 	@$(CANARY_VENV)/bin/python -c "import importlib.metadata as m; print('==> sdk-canary: singer-sdk', m.version('singer-sdk'))"
-	@set -e; for pkg in $(CANARY_PACKAGES); do echo "==> sdk-canary: pytest $$pkg"; \
-		(cd $$pkg && $(CURDIR)/$(CANARY_VENV)/bin/python -m pytest -q -p no:cacheprovider); done
+	@failed=""; for pkg in $(CANARY_PACKAGES); do echo "==> sdk-canary: pytest $$pkg"; \
+		(cd $$pkg && $(CURDIR)/$(CANARY_VENV)/bin/python -m pytest -q -p no:cacheprovider) || failed="$$failed $$pkg"; done; \
+		if [ -n "$$failed" ]; then echo "==> sdk-canary: FAILED:$$failed"; exit 1; fi; echo "==> sdk-canary: every package green"
 
 bench: setup plugins
 	$(BIN)/python -m bench
