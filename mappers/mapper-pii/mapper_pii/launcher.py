@@ -140,6 +140,34 @@ def message_header(line: bytes) -> tuple[bytes, bytes | None] | None:
     return kind, line[name_start:name_end]
 
 
+class _Codec:
+    """The SDK's own msgspec codec (what the mapper reads and writes with), imported at the first parse.
+
+    Numbers stay Decimal, so a salary hashes from the text the tap wrote. Importing it imports all of
+    singer_sdk (about a second, more on a busy machine): a run whose lines are all of streams without
+    personal fields never needs it and never pays for it.
+    """
+
+    def __init__(self) -> None:
+        self._pair: tuple[Any, Any] | None = None
+
+    def _codec(self) -> tuple[Any, Any]:
+        if self._pair is None:
+            from singer_sdk.contrib.msgspec import decoder, encoder  # noqa: PLC0415 - see the class docstring
+
+            self._pair = (decoder, encoder)
+        return self._pair
+
+    def decode(self, line: bytes) -> Any:
+        """The message a line holds (msgspec.DecodeError when it is not JSON)."""
+        return self._codec()[0].decode(line)
+
+    def encode(self, message: Any) -> bytes:
+        """The compact JSON of a message, without its newline."""
+        encoded: bytes = self._codec()[1].encode(message)
+        return encoded
+
+
 def hashed_lines(
     lines: IO[bytes], hashing: MessageHasher, write: Callable[[bytes], object], tally: RunTally | None = None
 ) -> None:
@@ -155,10 +183,7 @@ def hashed_lines(
     The RECORD of a stream without personal fields is nearly every line of a big job, so it has its own
     few-operation path: one prefix test, one ``find``, the count, the write.
     """
-    # The SDK's own msgspec codec (what the mapper reads and writes with): numbers stay Decimal,
-    # so a salary hashes from the text the tap wrote.
-    from singer_sdk.contrib.msgspec import decoder, encoder  # noqa: PLC0415 - only a sync pays for it
-
+    codec = _Codec()
     tally = tally if tally is not None else RunTally(write=lambda _text: None)
     hashed_streams = {stream.encode() for stream in hashing.paths}
     # Stream name as written -> whether it is hashed; a name with an escape in it is never cached, so
@@ -182,23 +207,23 @@ def hashed_lines(
                     tally.first_seen.setdefault(stream, now)
                     next_check = tally.progress(now)
                 if hashed:
-                    message = decoder.decode(line)
+                    message = codec.decode(line)
                     hashing.hash_message(message)
-                    line = encoder.encode(message) + b"\n"  # noqa: PLW2901 - the hashed line replaces it
+                    line = codec.encode(message) + b"\n"  # noqa: PLW2901 - the hashed line replaces it
                 write(line)
                 continue
-        write(_any_message(line, hashing, hashed_streams, tally, decoder=decoder, encoder=encoder))
+        write(_any_message(line, hashing, hashed_streams, tally, codec))
         next_check = tally.next_check
 
 
 def _any_message(
-    line: bytes, hashing: MessageHasher, hashed_streams: set[bytes], tally: RunTally, *, decoder: Any, encoder: Any
+    line: bytes, hashing: MessageHasher, hashed_streams: set[bytes], tally: RunTally, codec: _Codec
 ) -> bytes:
     """Every line but a RECORD of a stream without personal fields: hash it if its stream has any, count it."""
     header = message_header(line)
     message: Any = None
     if header is None:
-        message = decoder.decode(line)
+        message = codec.decode(line)
         stream_name = message.get("stream") if isinstance(message, dict) else None
         kind = str(message.get("type", "")).encode() if isinstance(message, dict) else b""
         stream = stream_name.encode() if isinstance(stream_name, str) else None
@@ -206,12 +231,12 @@ def _any_message(
         kind, stream = header
     if stream is not None and stream in hashed_streams:
         if message is None:
-            message = decoder.decode(line)
+            message = codec.decode(line)
         hashing.hash_message(message)
-        line = encoder.encode(message) + b"\n"
+        line = codec.encode(message) + b"\n"
     if stream is not None:
         if kind == b"BATCH":
-            batch = message if message is not None else decoder.decode(line)
+            batch = message if message is not None else codec.decode(line)
             tally.batch(stream, len(batch.get("manifest") or []))
         else:
             tally.seen(stream, kind)
