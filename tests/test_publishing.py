@@ -291,3 +291,25 @@ def test_airflow_wrapper_lists_the_dags_on_a_fresh_checkout(tmp_path: Path) -> N
     assert sorted(dag["dag_id"] for dag in dags) == names
     stamp = (tmp_path / "airflow-home" / ".db-migrated").read_text()
     assert re.fullmatch(r"[0-9a-f]{40}\n", stamp), "the stamp holds a hash, never the connection string"
+
+
+def test_publishing_is_manual_and_tokenless() -> None:
+    """RELEASING.md's promise: a person starts the release, PyPI trusts the workflow (OIDC), no stored token."""
+    text = (ROOT / ".github" / "workflows" / "release.yml").read_text()
+    workflow = yaml.safe_load(text)
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` key as true
+    assert list(triggers) == ["workflow_dispatch"]
+    publish = workflow["jobs"]["publish"]
+    assert publish["environment"]["name"] == "pypi"
+    assert publish["permissions"] == {"id-token": "write"}
+    assert any(step.get("uses", "").startswith("pypa/gh-action-pypi-publish") for step in publish["steps"])
+    assert "secrets." not in text
+    build_steps = " ".join(str(step.get("run", "")) for step in workflow["jobs"]["build"]["steps"])
+    assert "scripts/release_check.py" in build_steps
+
+
+def test_releasing_names_every_distribution_and_its_tag() -> None:
+    releasing = (ROOT / "RELEASING.md").read_text()
+    for pyproject in PYPROJECTS:
+        name = project(pyproject)["name"]
+        assert f"`{name}-v<version>`" in releasing, name
