@@ -184,7 +184,8 @@ def definition(package: TapPackage) -> dict[str, Any]:
         if missing or unknown:
             msg = f"{package.plugin}: settings group {list(group)} lacks {sorted(missing)} / names {sorted(unknown)}"
             raise ValueError(msg)
-    about = " ".join((cls.__doc__ or "").split()).split(". ")[0].rstrip(".")
+    # First sentence of the Tap docstring (what --about shows under the title); the Hub renders Markdown, not RST.
+    about = " ".join((cls.__doc__ or "").split()).split(". ")[0].rstrip(".").replace("``", "`")
     capabilities = [str(c) for c in cls.capabilities]
     return {
         "name": package.plugin,
