@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import abc
 import bisect
+import copy
 import hashlib
 import heapq
 import random
@@ -29,9 +30,12 @@ import orjson
 from emulators.core.clock import EPOCH, HISTORY
 
 Record = dict[str, Any]
-#: ``make(slot, rng, born)``: the record of ``slot``; ``born`` is None for the seeded history, else the
-#: moment :meth:`Collection.mutate` created it.
+#: ``make(key, rng, born)``: a new record of a :class:`StoredCollection`; ``born`` is None while populating,
+#: else the moment :meth:`Collection.mutate` created it.
 Make = Callable[[int, random.Random, datetime | None], Record]
+#: ``make(slot, born)``: the record of a :class:`SeededCollection` slot, a pure function of the slot (draw
+#: from :meth:`SeededCollection.rng` or :func:`mix`); ``born`` as for :data:`Make`.
+SeededMake = Callable[[int, datetime | None], Record]
 #: ``touch(record, rng, when)``: change a record in place as an edit at ``when`` would.
 Touch = Callable[[Record, random.Random, datetime], None]
 #: ``tombstone(record, when)``: what a soft delete at ``when`` leaves (Zendesk keeps deleted tickets listed).
@@ -378,7 +382,7 @@ class SeededCollection(Collection):
     def __init__(
         self,
         name: str,
-        make: Make,
+        make: SeededMake,
         touch: Touch,
         *,
         seed: str,
@@ -387,9 +391,11 @@ class SeededCollection(Collection):
         key: str = "id",
         tombstone: Tombstone | None = None,
         history: tuple[float, float] = (0.05, 0.95),
+        fast_encode: Callable[[int, datetime | None], bytes] | None = None,
     ) -> None:
         super().__init__(name, key)
         self._make = make
+        self._fast_encode = fast_encode
         self._touch = touch
         self._tombstone = tombstone
         self._seed = seed
@@ -550,7 +556,7 @@ class SeededCollection(Collection):
         appended = self._appended.get(slot)
         if appended is not None:
             return dict(appended)
-        return self._make(slot, self.rng(slot), self.born(slot))
+        return self._make(slot, self.born(slot))
 
     def append(self, build: Callable[[int], Record], when: datetime) -> int:
         """Add one record built from its new slot (e.g. a copy of another record): held, as it is no seed's.
@@ -574,6 +580,8 @@ class SeededCollection(Collection):
         if removed is not None and self._tombstone is None:
             return None
         record = self.history_record(key)
+        if key in self._touched or removed is not None:
+            record = copy.deepcopy(record)  # makers may share nested parts between records; edits must not
         for step in self._touched.get(key, ()):
             if removed is not None and step >= removed:
                 break
@@ -581,6 +589,13 @@ class SeededCollection(Collection):
         if removed is not None and self._tombstone is not None:
             self._tombstone(record, self._steps[removed])
         return record
+
+    def encoded(self, key: Any) -> bytes:
+        """JSON of the record; an unedited one straight from ``fast_encode`` when the source gave one."""
+        unedited = key not in self._touched and key not in self._removed and key not in self._appended
+        if self._fast_encode is not None and unedited and isinstance(key, int) and self.first <= key < self.next_id:
+            return self._fast_encode(key, self.born(key))
+        return super().encoded(key)
 
     def touches(self, slot: int) -> list[datetime]:
         """When each edit of ``slot`` happened (before any deletion), oldest first."""

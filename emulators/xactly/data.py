@@ -115,11 +115,13 @@ class XactlyData:
 
     def _collection(self, table: Table) -> SeededCollection:
         key = table.key[0] if table.key else ROW_NUMBER
+        seed = f"xactly:{self.seed}:populate:{table.name}"
+        make = self.maker(table)
         return SeededCollection(
             table.name,
-            self.maker(table),
+            lambda slot, born: make(slot, random.Random(f"{seed}:{slot}"), born),
             self._toucher(table),
-            seed=f"xactly:{self.seed}:populate:{table.name}",
+            seed=seed,
             count=self.initial_count(table),
             key=key,
         )

@@ -77,11 +77,13 @@ import orjson
 from aiohttp import web
 
 from emulators.core import HttpEmulator, Mutation, SeededCollection, SimClock, StoredCollection
+from emulators.core.clock import EPOCH
 from emulators.core.collection import mix, text_seed
 from emulators.core.server import basic_credentials, json_response
 from emulators.zendesk.records import (
     ORGANIZATION_FIELDS,
     USER_FIELDS,
+    VARIANT_KEY,
     Account,
     Factory,
     Record,
@@ -100,6 +102,8 @@ LEADING_INTEGER = re.compile(r"\s*([+-]?[0-9]+)")
 SEARCH_TERM = re.compile(r"^(-?)([a-z_]+)(:|>=|<=|>|<)(.+)$")
 #: Zendesk holds back items changed within the last minute and rejects a start_time that recent.
 EXPORT_LAG = 60
+#: Seeded bodies per volume-sized collection (records differ in id, names, links and times on top).
+VARIANTS = 4096
 FORBIDDEN = {
     "error": {
         "title": "Forbidden",
@@ -240,12 +244,32 @@ class ZendeskEmulator(HttpEmulator):
 
     def _seeded(self, name: str, build: Callable[..., Record], count: int) -> SeededCollection:
         """A volume-sized collection, generated on demand; tickets/users/organisations keep tombstones."""
+        variant_seed = text_seed(f"{self.name}:{self.seed}:{self.account.name}:{name}:variant")
+        bodies: dict[int, tuple[Record, bytes]] = {}
 
-        def make(key: int, rng: random.Random, born: datetime | None) -> Record:
+        def parts(key: int, born: datetime | None) -> tuple[Record, Record, bytes]:
+            variant = mix(variant_seed, key) % VARIANTS
+            cached = bodies.get(variant)
+            if cached is None:
+                body = build(VARIANT_KEY, random.Random(f"{variant_seed}:{variant}"), EPOCH, EPOCH)
+                own = self.factory.own_fields(name, body, VARIANT_KEY, EPOCH, EPOCH)
+                shared = orjson.dumps({k: v for k, v in body.items() if k not in own})[1:-1]
+                cached = bodies[variant] = (body, shared)
+            body, shared = cached
             if born is not None:
-                return build(key, rng, born, born)
-            updated = collection.history_moment(key)
-            return build(key, rng, updated - timedelta(seconds=self._age(key)), updated)
+                created = updated = born
+            else:
+                updated = collection.history_moment(key)
+                created = updated - timedelta(seconds=self._age(key))
+            return body, self.factory.own_fields(name, body, key, created, updated), shared
+
+        def make(key: int, born: datetime | None) -> Record:
+            body, own, _ = parts(key, born)
+            return {**body, **own}
+
+        def encode(key: int, born: datetime | None) -> bytes:
+            _, own, shared = parts(key, born)
+            return b"{" + orjson.dumps(own)[1:-1] + b"," + shared + b"}"
 
         collection = SeededCollection(
             name,
@@ -256,6 +280,7 @@ class ZendeskEmulator(HttpEmulator):
             first=self.account.id_base + 1,
             tombstone=self._tombstone(name) if name in SOFT_DELETED else None,
             history=(0.05, 0.8),
+            fast_encode=encode,
         )
         self.collections[name] = collection
         return collection
@@ -315,7 +340,7 @@ class ZendeskEmulator(HttpEmulator):
                 self.factory.touch_ticket(record, rng, when)
                 return
             if name == "users":
-                record["user_fields"]["seats"] = rng.randint(1, 900)
+                record["user_fields"] = {**record["user_fields"], "seats": rng.randint(1, 900)}
             elif name == "organizations":
                 record["notes"] = f"edited {iso(when)}"
             elif name == "tags":
