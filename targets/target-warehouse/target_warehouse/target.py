@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 import msgspec
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TargetCapabilities, TargetLoadMethods
+from singer_sdk.singerlib.encoding import SingerMessageType
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.target_base import Target
 
@@ -33,16 +36,69 @@ if TYPE_CHECKING:
 _SNIPPET = 120
 
 
+class _Envelope(msgspec.Struct):
+    """A Singer message with its record, version and time_extracted left as raw JSON (never parsed)."""
+
+    type: str
+    stream: str = ""
+    record: msgspec.Raw = msgspec.Raw(b"")
+    version: msgspec.Raw = msgspec.Raw(b"null")
+    time_extracted: msgspec.Raw = msgspec.Raw(b"null")
+
+
+#: Takes a RECORD as raw JSON (stream, record, version, time_extracted); False: not for this stream.
+RawRecordTaker = Callable[[str, msgspec.Raw, msgspec.Raw, msgspec.Raw], bool]
+
+
 class _LineReader(MsgSpecReader):
     """msgspec reader (faster than the default) whose parse error is one line with its line number.
 
-    The SDK's reader logs a traceback plus the whole offending line before raising.
+    The SDK's reader logs a traceback plus the whole offending line before raising. RECORD messages
+    of streams whose sink takes raw records skip the SDK's per-record path altogether: only the
+    envelope is decoded, and the record's bytes go to DuckDB as they came (:attr:`take_raw_record`).
     """
 
     def __init__(self) -> None:
         super().__init__()
         self._line_number = 0
         self._decoder = msgspec.json.Decoder(float_hook=Decimal)
+        self._envelope = msgspec.json.Decoder(_Envelope)
+        #: Set by the target; None reads every message the SDK's way.
+        self.take_raw_record: RawRecordTaker | None = None
+        #: Called after every message handled the SDK's way (a SCHEMA may have replaced a sink).
+        self.after_message: Callable[[], None] = lambda: None
+
+    @override
+    def process_lines(
+        self, file_input: IO[str] | None, callbacks: dict[str, Callable[[dict[str, Any]], None]]
+    ) -> Counter[str]:
+        take = self.take_raw_record
+        if take is None:
+            return super().process_lines(file_input, callbacks)
+        stats: Counter[str] = Counter()
+        for line in file_input or self.default_input:
+            try:
+                envelope = self._envelope.decode(line)
+            except msgspec.MsgspecError:
+                envelope = None  # deserialize_json below reports it in one line
+            if (
+                envelope is not None
+                and envelope.type == "RECORD"
+                and take(envelope.stream, envelope.record, envelope.version, envelope.time_extracted)
+            ):
+                self._line_number += 1
+                stats[SingerMessageType.RECORD] += 1
+                continue
+            message = self.deserialize_json(line)
+            self.assert_line_requires(message, requires={"type"})
+            kind = message["type"]
+            if (callback := callbacks.get(kind)) is None:
+                msg = f"input line {self._line_number}: unknown message type {kind!r}"
+                raise InvalidInputLine(msg)
+            callback(message)
+            self.after_message()
+            stats[kind] += 1
+        return stats
 
     @override
     def deserialize_json(self, line: str) -> dict[str, Any]:
@@ -131,6 +187,44 @@ class TargetWarehouse(Target):
     @max_parallelism.setter
     def max_parallelism(self, new_value: int) -> None:
         _ = new_value
+
+    @override
+    def setup_mapper(self) -> None:
+        super().setup_mapper()
+        reader = self.message_reader
+        if (
+            isinstance(reader, _LineReader)
+            and not self.config.get("stream_maps")
+            and not self.config.get("flattening_enabled")
+        ):
+            reader.take_raw_record = self.take_raw_record
+            reader.after_message = self._raw_sinks.clear
+
+    @cached_property
+    def _raw_sinks(self) -> dict[str, WarehouseSink | None]:
+        """Stream → its sink if that sink takes raw records, else None; forgotten after any non-RECORD."""
+        return {}
+
+    def take_raw_record(
+        self, stream: str, record: msgspec.Raw, version: msgspec.Raw, time_extracted: msgspec.Raw
+    ) -> bool:
+        """Hand a RECORD's raw JSON to its sink, or return False to let the SDK process the message.
+
+        Only streams without stream maps (the config has none) whose sink accepts raw records; a
+        stream without a sink yet goes the SDK's way, which reports it.
+        """
+        try:
+            sink = self._raw_sinks[stream]
+        except KeyError:
+            found = self.get_sink(stream) if self.sink_exists(stream) else None
+            sink = found if isinstance(found, WarehouseSink) and found.accepts_raw_records else None
+            self._raw_sinks[stream] = sink
+        if sink is None:
+            return False
+        sink.add_raw_record(record, version, time_extracted)
+        if sink.is_full:
+            self.drain_one(sink)
+        return True
 
     @cached_property
     def warehouse(self) -> Warehouse:

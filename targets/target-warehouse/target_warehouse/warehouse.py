@@ -22,8 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+from singer_sdk.exceptions import MissingKeyPropertiesError
 
-from target_warehouse.types import catalog_type, widened
+from target_warehouse.types import JSON, catalog_type, widened
 
 VERSION_COLUMN = "_sdc_table_version"
 DELETED_AT_COLUMN = "_sdc_deleted_at"
@@ -173,6 +174,93 @@ class Warehouse:
             if inserted != expected_rows:
                 msg = f"DuckDB read {inserted} rows from a batch of {expected_rows} records; batch rolled back"
                 raise WarehouseError(msg)
+
+    def load_messages(
+        self,
+        table: TableRef,
+        path: Path,
+        columns: Sequence[str],
+        keys: Sequence[str],
+        expected_rows: int,
+        *,
+        integer_columns: Sequence[str],
+        message_columns: Mapping[str, str],
+        replace_keys: bool,
+        overwrite: bool = False,
+    ) -> int:
+        """Load records DuckDB parses itself: each line of ``path`` is ``{"o", "v", "t", "r"}``.
+
+        ``r`` is the RECORD message's record as the tap wrote it, ``o`` its arrival order, ``v`` and
+        ``t`` the message's version and time_extracted. ``message_columns`` maps the columns filled from
+        the message rather than the record (the ``_sdc_*`` metadata) to SQL over ``o``/``v``/``t``.
+        ``integer_columns`` are read as JSON first: DuckDB's cast would round 1.5 into a BIGINT, so a
+        non-integral number is refused, naming its column, before anything is written. With
+        ``replace_keys`` the last record of a key in the batch wins, as in :meth:`load`. Returns the
+        number of rows inserted (fewer than ``expected_rows`` when a key came more than once).
+        """
+        types = self.columns(table)
+        record_columns = [name for name in columns if name not in message_columns]
+        fields = ", ".join(
+            f"{quote(name)} {JSON if name in integer_columns else types[name]}" for name in record_columns
+        )
+        spec = ", ".join(
+            f"{literal(name)}: {literal(sql_type)}"
+            for name, sql_type in (("o", "BIGINT"), ("v", "BIGINT"), ("t", "VARCHAR"), ("r", f"STRUCT({fields})"))
+        )
+        source = (
+            f"read_json({literal(str(path))}, format = 'newline_delimited', columns = {{{spec}}}, "
+            f"maximum_object_size = {MAX_RECORD_BYTES})"
+        )
+        selected = ", ".join(
+            f"{message_columns[name] if name in message_columns else 'r.' + quote(name)} AS {quote(name)}"
+            for name in columns
+        )
+        typed = ", ".join(
+            f"CAST({quote(name)} AS {types[name]}) AS {quote(name)}" if name in integer_columns else quote(name)
+            for name in columns
+        )
+        latest = ""
+        if replace_keys and keys:
+            partition = ", ".join(map(quote, keys))
+            latest = f" QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY o DESC) = 1"
+        with self._wrap(f"loading {expected_rows} records into {table}"), self._transaction():
+            read = self._insert(f"CREATE TEMP TABLE batch_messages AS SELECT o, {selected} FROM {source}")
+            if read != expected_rows:
+                msg = f"DuckDB read {read} rows from a batch of {expected_rows} records; batch rolled back"
+                raise WarehouseError(msg)
+            if keys:
+                missing = " OR ".join(f"{quote(k)} IS NULL" for k in keys)
+                if row := self._con.execute(f"SELECT o FROM batch_messages WHERE {missing} LIMIT 1").fetchone():
+                    # What the SDK's own path raises for a record without its key (it parses every record).
+                    msg = f"{table}: record {row[0] + 1} of a batch has no value for key properties {list(keys)}"
+                    raise MissingKeyPropertiesError(msg)
+            for name in integer_columns:
+                column = quote(name)
+                misfit = self._con.execute(
+                    f"SELECT CAST({column} AS VARCHAR) FROM batch_messages WHERE json_type({column}) = 'DOUBLE' "
+                    f"AND CAST({column} AS DOUBLE) <> trunc(CAST({column} AS DOUBLE)) LIMIT 1"
+                ).fetchone()
+                if misfit is not None:
+                    msg = f"{name}={misfit[0]} does not fit its column {types[name]}"
+                    raise WarehouseError(msg)
+            self._con.execute(f"CREATE TEMP TABLE batch_rows AS SELECT {typed} FROM batch_messages{latest}")
+            self._con.execute("DROP TABLE batch_messages")
+            return self._load_batch_rows(table, columns, keys, replace_keys=replace_keys, overwrite=overwrite)
+
+    def _load_batch_rows(
+        self, table: TableRef, columns: Sequence[str], keys: Sequence[str], *, replace_keys: bool, overwrite: bool
+    ) -> int:
+        """Move the temp table ``batch_rows`` into ``table`` (upsert: delete the batch's keys first)."""
+        column_list = ", ".join(map(quote, columns))
+        if overwrite and table not in self._overwritten:
+            self._con.execute(f"DELETE FROM {self._sql(table)}")
+            self._overwritten.add(table)
+        if replace_keys and keys:
+            match = " AND ".join(f"t.{quote(k)} = b.{quote(k)}" for k in keys)
+            self._con.execute(f"DELETE FROM {self._sql(table)} AS t USING batch_rows AS b WHERE {match}")
+        inserted = self._insert(f"INSERT INTO {self._sql(table)} ({column_list}) SELECT {column_list} FROM batch_rows")
+        self._con.execute("DROP TABLE batch_rows")
+        return inserted
 
     def _insert(self, sql: str, params: Sequence[object] = ()) -> int:
         """Run a DML statement and return DuckDB's affected-row count."""
