@@ -1,16 +1,22 @@
 """The one base stream: POST an XML ``<call>``, classify the envelope, flatten the elements into records.
 
 Concerns live beside it: the protocol in :mod:`~landing_tap_adaptive.xmlapi`, failure keys in
-:mod:`~landing_tap_adaptive.errors`, retries in :mod:`~landing_tap_adaptive.retries`, what a complete read
-may do in :mod:`~landing_tap_adaptive.complete_reads`, elements → records in
-:mod:`~landing_tap_adaptive.flatten`, columns in :mod:`~landing_tap_adaptive.schemas`.
+:mod:`~landing_tap_adaptive.errors`, what a complete read may do in
+:mod:`~landing_tap_adaptive.complete_reads`, elements → records in :mod:`~landing_tap_adaptive.flatten`,
+columns in :mod:`~landing_tap_adaptive.schemas`. What every tap does alike comes from ``landing_tap_kit``:
+deadlines and the network environment (``transport``), Retry-After retries with a budget (``retries``),
+the fast RECORD path (``records``).
 """
 
 from __future__ import annotations
 
-import logging
 import typing as t
+from functools import cached_property
 
+import requests
+from landing_tap_kit.records import FastRecordStream
+from landing_tap_kit.retries import RetryingRESTStream, RetryPolicy, number_setting
+from landing_tap_kit.transport import environment_session
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
@@ -18,19 +24,16 @@ from typing_extensions import override
 from landing_tap_adaptive.complete_reads import CompleteReadStream
 from landing_tap_adaptive.errors import raise_for_envelope
 from landing_tap_adaptive.flatten import ElementShape, Variance, first_of_each_key, flatten
-from landing_tap_adaptive.retries import RetryBudgetStream
-from landing_tap_adaptive.transport import session_for
 from landing_tap_adaptive.xmlapi import Envelope, MalformedXMLError, call_body, envelope_of, parse_document
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
 
-    import requests
     from lxml import etree
     from singer_sdk.helpers.types import Context
 
 
-class AdaptiveStream(CompleteReadStream, RetryBudgetStream):
+class AdaptiveStream(FastRecordStream, CompleteReadStream, RetryingRESTStream[t.Any]):
     """Base of every export: one XML call per request, the envelope checked, elements flattened.
 
     Subclasses set :attr:`method` and either :attr:`shape` (elements → records, schema derived from it)
@@ -39,6 +42,7 @@ class AdaptiveStream(CompleteReadStream, RetryBudgetStream):
     truncated XML is retried by the SDK's backoff like any transient fault.
     """
 
+    source_name = "Adaptive"
     http_method = "POST"
     path = ""  # one endpoint for every method: the method is named in the body
     payload_as_json = False
@@ -58,17 +62,33 @@ class AdaptiveStream(CompleteReadStream, RetryBudgetStream):
     _parsed: tuple[requests.Response, etree._Element] | None = None
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        """Per-run bookkeeping; the session enforces wall-clock deadlines and the standard environment."""
+        """What this run warned about so far (unknown attributes, drifted types)."""
         super().__init__(*args, **kwargs)
-        # The SDK made a plain session; ours enforces the wall-clock deadline and carries the proxies and
-        # CA bundle resolved from the environment once (transport.py).
-        self._requests_session = session_for(self.url_base)
         self.variance = Variance(self.name, self.logger)
 
     @override
     @property
     def url_base(self) -> str:
         return str(self.config["api_url"]).rstrip("/")
+
+    @override
+    @cached_property
+    def requests_session(self) -> requests.Session:
+        """Wall-clock deadline per request, proxies and CA bundle from the environment (read once)."""
+        return environment_session(self.url_base)
+
+    @cached_property
+    @override
+    def retry_policy(self) -> RetryPolicy:
+        """Retry settings and defaults of tap-adaptive, read as every tap reads them (``landing_tap_kit.retries``).
+
+        ``max_retries`` (5), ``max_retry_seconds`` (600), ``retry_base_seconds`` (2), and the cap of the
+        tap's own waits, ``max_retry_wait_seconds`` (60; a server's Retry-After is never capped).
+        """
+        cap = number_setting(self.config, "max_retry_wait_seconds", 60.0) or 0.0
+        return RetryPolicy.from_config(
+            self.config, max_retries=5, max_retry_seconds=600.0, base_seconds=2.0, max_exponential_seconds=cap
+        )
 
     @override
     @property
@@ -79,7 +99,7 @@ class AdaptiveStream(CompleteReadStream, RetryBudgetStream):
     @property
     def timeout(self) -> int:
         """Wall-clock limit of one whole request, body included (enforced by the session's adapter)."""
-        return int(float(self.config.get("request_timeout", 300)))
+        return int(number_setting(self.config, "request_timeout", 300) or 300)
 
     def call_children(self, context: Context | None, next_page_token: t.Any) -> str:
         """Method-specific request elements after ``<credentials>``."""
@@ -111,10 +131,6 @@ class AdaptiveStream(CompleteReadStream, RetryBudgetStream):
             raise RetriableAPIError(f"{where}: malformed XML response ({exc})", response) from None
         if not envelope.success:
             raise_for_envelope(envelope, self.method, response, username=str(self.config.get("username")))
-
-    @override
-    def response_error_message(self, response: requests.Response) -> str:
-        return f"{self.method} at {response.url}: HTTP {response.status_code} {response.reason}"
 
     def parsed_root(self, response: requests.Response) -> etree._Element:
         """Return the tree validate_response already parsed for this response (parsed again if not cached)."""
@@ -152,11 +168,3 @@ class AdaptiveStream(CompleteReadStream, RetryBudgetStream):
         # exportData's one record per cell that copy was a measurable share of the run (profiled).
         if self.child_streams:
             yield from super().generate_child_contexts(record, context)
-
-    @override
-    def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
-        # The SDK logs "An unhandled error occurred while syncing" at ERROR for every stream the error
-        # passes through; the tap's own one line (tap.py) says what happened, so these go to DEBUG.
-        if level >= logging.ERROR and message.startswith("An unhandled error occurred while syncing"):
-            level = logging.DEBUG
-        super().log(message, *args, level=level, **kwargs)

@@ -1,9 +1,9 @@
 """What only a complete read may do: retire deleted rows (ACTIVATE_VERSION) and mark the stream as read.
 
 Deletions (DESIGN.md): a full-table stream announces its table version only after it was read
-completely, so a run that dies mid-stream retires nothing. The SDK announces before the records (its
-``emit_activate_version_messages``), which target-snowflake would act on at once: here the announcement
-comes at the end of the top-level stream's read, after its last record and its children's.
+completely, so a run that dies mid-stream retires nothing (``landing_tap_kit.versions``). A child
+stream (the per-sheet methods) is read once per parent record, so its version is announced with its
+parent's, at the end of the top-level stream's read: after its last record and its children's.
 
 Permissions: each complete read records ``bookmarks.<stream>.last_successful_read_at``, which is what
 tells a revoked permission (fatal: nothing may be retired) from a method this instance never allowed
@@ -12,10 +12,10 @@ tells a revoked permission (fatal: nothing may be retired) from a method this in
 
 from __future__ import annotations
 
-import time
 import typing as t
 from datetime import UTC, datetime
 
+from landing_tap_kit.versions import VersionAfterFullRead
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import FatalAPIError
 from typing_extensions import override
@@ -31,7 +31,7 @@ if t.TYPE_CHECKING:
 READ_MARK = "last_successful_read_at"
 
 
-class CompleteReadStream(RESTStream[t.Any]):
+class CompleteReadStream(VersionAfterFullRead, RESTStream[t.Any]):
     """A stream whose complete reads retire deleted rows and leave a read mark; refusals judged by it."""
 
     method: t.ClassVar[str]
@@ -44,27 +44,11 @@ class CompleteReadStream(RESTStream[t.Any]):
     #: A refusal was warned about (child streams fan out: one warning per run, not per parent).
     warned_unavailable = False
 
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        """Fix this run's table version: one per stream, the same for every partition."""
-        super().__init__(*args, **kwargs)
-        self.table_version = int(time.time() * 1000)
-
     @property
     @override
-    def emit_activate_version_messages(self) -> bool:
-        # Never before the records (the SDK default): target-snowflake soft-deletes older rows when the
-        # message arrives, so a run dying half way would leave live rows marked deleted.
-        return False
-
-    @property
     def announces_versions(self) -> bool:
-        """Whether this stream's complete reads end with ACTIVATE_VERSION."""
-        return (
-            self.activate_versions
-            and self.selected
-            and self.replication_method == "FULL_TABLE"
-            and bool(self.config.get("emit_activate_version_messages", True))
-        )
+        """Whether this stream's complete reads end with ACTIVATE_VERSION (never export_data's)."""
+        return self.activate_versions and self.selected and super().announces_versions
 
     @property
     def read_mark_state(self) -> dict[str, t.Any]:
@@ -79,9 +63,7 @@ class CompleteReadStream(RESTStream[t.Any]):
         ACTIVATE_VERSION, so nothing is retired). Never read before: the instance never allowed it (plan,
         licence, role): one warning, an empty table, and the run goes on.
         """
-        if self.announces_versions:
-            # The SDK stamps RECORD messages with this attribute; it sets it only when it announces first.
-            self._stream_version = self.table_version
+        self.begin_version()
         try:
             yield from super().get_records(context)
         except PermissionDeniedError as exc:
@@ -112,8 +94,8 @@ class CompleteReadStream(RESTStream[t.Any]):
 
     def activate_complete_versions(self) -> None:
         """Announce this stream's version and its children's: one message per table, after its last record."""
-        if self.announces_versions and self.read_to_end and not self.denied:
-            self._write_activate_version_message(self.table_version)
+        if self.read_to_end and not self.denied:
+            self.announce_version()
         for child in self.child_streams:
             if isinstance(child, CompleteReadStream):
                 child.activate_complete_versions()

@@ -9,8 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from landing_tap_adaptive.tap import TapAdaptive
+from landing_tap_kit.testing import invoke_cli
 
 from tests.conftest import error_lines, run_cli, run_tap, tap_config
 
@@ -19,14 +19,14 @@ MELTANO = str(ROOT / ".venv" / "bin" / "meltano")
 
 
 def _cli(tmp_path, caplog, config, *args):
-    """The tap's CLI in this process; returns (exit code, its WARNING+ log lines)."""
+    """The tap's CLI in this process, ended as Python's top level ends it; (exit code, WARNING+ log lines)."""
     caplog.set_level(logging.INFO)
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
-    result = CliRunner().invoke(TapAdaptive.cli, ["--config", str(path), *args])
+    code = invoke_cli(TapAdaptive, ["--config", str(path), *args])
     problems = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert not [r for r in problems if r.exc_info], "no traceback at the default log level"
-    return result.exit_code, [r.getMessage() for r in problems], result
+    return code, [r.getMessage() for r in problems], None
 
 
 def test_a_garbage_state_file_fails_in_one_line_naming_it(adaptive, tmp_path):
@@ -44,13 +44,13 @@ def test_a_garbage_state_file_fails_in_one_line_naming_it(adaptive, tmp_path):
 @pytest.mark.parametrize(
     ("option", "content", "expected"),
     [
-        ("--state", "[1, 2]", "must hold a JSON object, not list"),
-        ("--state", '{"bookmarks": {"export_users": 5}}', "'bookmarks' must map stream names to objects"),
+        ("--state", "[1, 2]", "must hold a JSON object (Singer state), not a list"),
+        ("--state", '{"bookmarks": {"export_users": 5}}', "the bookmark of stream 'export_users' must be an object"),
         ("--catalog", "{oops", "is not valid JSON"),
-        ("--catalog", '{"streams": 3}', "it has no 'streams' list"),
+        ("--catalog", '{"streams": 3}', "must be a JSON object with a 'streams' list"),
         ("--catalog", '{"streams": [{"stream": "x"}]}', "streams[0] has no 'tap_stream_id'"),
         ("--config", "\ufeff{}", "is not valid JSON"),
-        ("--config", '"just a string"', "must hold a JSON object, not str"),
+        ("--config", '"just a string"', "must hold a JSON object of settings, not a string"),
     ],
 )
 def test_wrong_shaped_files_fail_in_one_line_naming_file_and_problem(
@@ -88,7 +88,7 @@ def test_a_catalog_selecting_nothing_warns_and_extracts_nothing(adaptive, tmp_pa
     path.write_text(json.dumps(catalog))
     code, lines, _ = _cli(tmp_path, caplog, tap_config(adaptive), "--catalog", str(path))
     assert code == 0
-    assert any("no stream is selected" in m for m in lines)
+    assert any("selects no stream" in m for m in lines)
     assert adaptive.emulator.calls() == []
 
 
@@ -105,7 +105,8 @@ def test_a_non_numeric_setting_is_refused_in_one_line_naming_it(adaptive, tmp_pa
     code, lines, _ = _cli(tmp_path, caplog, tap_config(adaptive, retry_base_seconds="soon"))
     assert code == 1
     (line,) = lines
-    assert line.startswith("tap-adaptive: error: invalid settings:")
+    assert line.startswith("tap-adaptive: error: config:")
+    assert "'soon'" in line
     assert "retry_base_seconds" in line
     assert adaptive.emulator.calls() == []
 
