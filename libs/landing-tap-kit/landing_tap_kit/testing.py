@@ -58,17 +58,32 @@ class PathComparison:
         return [m["record"] for m in self.fast if m["type"] == "RECORD" and m["stream"] == stream]
 
 
-def normalise(messages: Iterable[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
-    """Messages without clock readings: ``time_extracted`` dropped, each table version replaced by its rank."""
+def normalise(messages: Iterable[dict[str, t.Any]], clock_keys: Iterable[str] = ()) -> list[dict[str, t.Any]]:
+    """Messages without clock readings: ``time_extracted`` dropped, each table version replaced by its rank.
+
+    ``clock_keys``: keys a tap writes the time of the run under in its state (e.g. ``last_successful_read_at``);
+    their values are replaced by ``"<clock>"`` wherever they occur in a STATE message.
+    """
     versions: dict[t.Any, int] = {}
+    clocks = frozenset(clock_keys)
     result = []
     for message in messages:
         copied = dict(message)
         copied.pop("time_extracted", None)
         if "version" in copied:
             copied["version"] = versions.setdefault(copied["version"], len(versions))
+        if clocks and copied.get("type") == "STATE":
+            copied["value"] = _without_clocks(copied.get("value"), clocks)
         result.append(copied)
     return result
+
+
+def _without_clocks(value: t.Any, clocks: frozenset[str]) -> t.Any:
+    if isinstance(value, dict):
+        return {k: "<clock>" if k in clocks else _without_clocks(v, clocks) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_clocks(item, clocks) for item in value]
+    return value
 
 
 def run_command(
@@ -102,10 +117,13 @@ def compare_record_paths(
     config: Mapping[str, t.Any],
     catalog: Mapping[str, t.Any],
     env: Mapping[str, str] | None = None,
+    *,
+    clock_keys: Iterable[str] = (),
 ) -> PathComparison:
     """Run ``command`` on the fast path and on the SDK's path with the same input; both outputs, normalised.
 
     The source must answer both runs alike (an emulator with a fixed seed, not advanced in between).
+    ``clock_keys``: state keys holding the time of the run (see :func:`normalise`).
     """
     base = {k: v for k, v in (env or os.environ).items() if k != RECORD_PATH_VARIABLE}
     fast_code, fast, fast_log = run_command(command, workdir / "fast", config, catalog, base)
@@ -117,7 +135,7 @@ def compare_record_paths(
             f"tap failed (fast path exit {fast_code}, SDK path exit {sdk_code}):\n{fast_log[-2000:]}\n{sdk_log[-2000:]}"
         )
         raise AssertionError(msg)
-    return PathComparison(normalise(fast), normalise(sdk), fast_code, sdk_code)
+    return PathComparison(normalise(fast, clock_keys), normalise(sdk, clock_keys), fast_code, sdk_code)
 
 
 def invoke_cli(tap_class: type[Tap], args: Sequence[str]) -> int:

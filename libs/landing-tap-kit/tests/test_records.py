@@ -7,7 +7,7 @@ import subprocess
 
 from landing_tap_kit.records import RECORD_PATH_VARIABLE
 from landing_tap_kit.stub_servers import Page, StubServer
-from landing_tap_kit.testing import catalog_selecting, compare_record_paths
+from landing_tap_kit.testing import catalog_selecting, compare_record_paths, normalise
 
 from tests.conftest import KIT, SAMPLE_TAP, clean_environment
 from tests.sample_tap import TapSample
@@ -82,3 +82,12 @@ def test_only_a_full_selection_without_conformance_takes_the_fast_path(tmp_path,
         .streams["things"]
         .takes_fast_record_path
     )
+
+
+def test_clock_readings_in_state_can_be_named_so_two_runs_compare_equal():
+    first = [{"type": "STATE", "value": {"bookmarks": {"s": {"read_at": "2026-01-01T00:00:00+00:00", "id": 3}}}}]
+    second = [{"type": "STATE", "value": {"bookmarks": {"s": {"read_at": "2026-01-01T00:00:07+00:00", "id": 3}}}}]
+    assert normalise(first) != normalise(second)
+    assert normalise(first, clock_keys=["read_at"]) == normalise(second, clock_keys=["read_at"])
+    moved = [{"type": "STATE", "value": {"bookmarks": {"s": {"read_at": "2026-01-01T00:00:07+00:00", "id": 4}}}}]
+    assert normalise(first, clock_keys=["read_at"]) != normalise(moved, clock_keys=["read_at"])
