@@ -256,9 +256,7 @@ class EmulatorServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        self.port = int(self._runner.addresses[0][1])  # the port the OS picked when asked for 0
 
     def stop(self) -> None:
         """Shut the server down and join its thread."""

@@ -52,8 +52,8 @@ LINKS = {"talk_phone_numbers": "channels/voice/phone_numbers"}
 
 
 def iso(moment: datetime) -> str:
-    """Zendesk's datetime format: UTC, second precision, ``Z`` suffix."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Zendesk's datetime format: UTC, second precision, ``Z`` suffix (isoformat: strftime is 3x slower)."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def epoch(moment: datetime) -> int:
