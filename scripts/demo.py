@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.request
 from collections.abc import Callable
@@ -157,15 +158,15 @@ def print_row_counts(durations: dict[str, float]) -> None:
             retired = "count(_sdc_deleted_at)" if has_deleted_at else "0"
             live, gone = con.execute(f'select count(*) - {retired}, {retired} from "{schema}"."{table}"').fetchone()  # type: ignore[misc]  # noqa: S608 - names from the catalog
             by_schema.setdefault(schema, []).append((table, live, gone))
-    print("\nlanded (table: live rows / retired rows)")
+    print("\nlanded, per table: live rows/retired rows")
     for schema, rows in by_schema.items():
         job = next((j for j in JOBS if SCHEMAS.get(j) == schema), None)
         took = f", run took {durations[job]:.0f}s" if job in durations else ""
-        live_total = sum(live for _, live, _ in rows)
-        print(f"{schema} ({len(rows)} tables, {live_total:,} live rows{took})")
-        cells = [f"{table[:30]:<30} {live:>7,} / {gone:<5,}" for table, live, gone in rows]
-        for start in range(0, len(cells), 3):
-            print("  " + "  ".join(cells[start : start + 3]))
+        live_total, retired_total = sum(r[1] for r in rows), sum(r[2] for r in rows)
+        print(f"{schema}: {len(rows)} tables, {live_total:,} live, {retired_total:,} retired{took}")
+        # A no-break space keeps each table's name and numbers on one line.
+        cells = " · ".join(f"{table}\u00a0{live:,}/{gone:,}" for table, live, gone in rows)
+        print(textwrap.fill(cells, width=150, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False))
 
 
 def main() -> int:
