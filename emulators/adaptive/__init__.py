@@ -17,6 +17,10 @@ exportDimensionMapping, which needs the sales-planning licence), ``data_accounts
 too many or too few: -1 drops the fourth period's cell, as a writer skipping a blank does, +1 writes
 the first value with an unquoted decimal comma, as a comma-decimal locale does).
 
+Ground truth at any size: ``POST /_emulator/export_summary`` with an exportData ``<call>`` body answers
+:meth:`AdaptiveEmulator.export_summary` (rows, cells, numeric sum, cell checksum) without holding the rows;
+the cells themselves are generated per (version, account, level) on demand and streamed above 200k cells.
+
 Test hooks: ``throttle_next`` (calls answered with the concurrency-limit message), ``row_count_skew``
 (version name → delta added to ``rowCountSent``), :meth:`revoke` (an administrator removes the API
 user's permission for a method between runs), :meth:`calls` (parsed request log), :meth:`export_rows`
@@ -25,6 +29,7 @@ user's permission for a method between runs), :meth:`calls` (parsed request log)
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import xml.etree.ElementTree as ET
@@ -37,7 +42,7 @@ from aiohttp import web
 
 from emulators.adaptive.export import ApiError, ExportRequest, Row, cell_text, compute, csv_lines
 from emulators.adaptive.model import Instance, Node, rng_factory
-from emulators.core.server import HttpEmulator
+from emulators.core.server import ADMIN_PREFIX, HttpEmulator, json_response
 
 __all__ = ["AdaptiveEmulator"]
 
@@ -289,8 +294,21 @@ class AdaptiveEmulator(HttpEmulator):
     # -- HTTP --------------------------------------------------------------------------------------
 
     def routes(self) -> list[web.RouteDef]:
-        """One endpoint per API version, like the vendor's ``/api/v{N}``."""
-        return [web.post("/api/{version}", self._api), web.get("/api/{version}", self._get)]
+        """One endpoint per API version, like the vendor's ``/api/v{N}``; plus the exportData ground truth."""
+        return [
+            web.post("/api/{version}", self._api),
+            web.get("/api/{version}", self._get),
+            web.post(f"{ADMIN_PREFIX}export_summary", self._export_summary),
+        ]
+
+    async def _export_summary(self, request: web.Request) -> web.Response:
+        """``POST /_emulator/export_summary`` with an exportData ``<call>``: :meth:`export_summary` as JSON."""
+        body = (await request.read()).decode()
+        try:
+            summary = await asyncio.to_thread(self.export_summary, body)
+        except (ET.ParseError, ApiError) as err:
+            return json_response({"error": str(err)}, status=400)
+        return json_response(summary)
 
     async def _get(self, _: web.Request) -> web.Response:
         return web.Response(status=405, text="Method Not Allowed: use POST with an XML <call> body")
