@@ -15,7 +15,6 @@ from urllib.parse import unquote, urlparse
 import msgspec
 import orjson
 import simplejson
-from singer_sdk.helpers.capabilities import TargetLoadMethods
 from singer_sdk.sinks import BatchSink
 
 from target_warehouse.types import BIGINT, column_type, decimal_scale, is_decimal
@@ -96,9 +95,8 @@ class WarehouseSink(BatchSink):
         self._decimal_scales = {
             name: decimal_scale(sql_type) for name, sql_type in self.column_types.items() if is_decimal(sql_type)
         }
-        method = self.config.get("load_method", TargetLoadMethods.UPSERT)
-        self._overwrite = method == TargetLoadMethods.OVERWRITE
-        self._dedupe = bool(self.key_properties) and method != TargetLoadMethods.APPEND_ONLY
+        # upsert is the only load method (see the target's load_method setting): keyed streams dedupe.
+        self._dedupe = bool(self.key_properties)
         #: Records taken as the tap wrote them (see :meth:`add_raw_record`), one line each, not yet loaded.
         self._raw_lines: list[bytes] = []
         #: Table versions those records carried (keyless full-table streams only).
@@ -167,7 +165,6 @@ class WarehouseSink(BatchSink):
                 integer_columns=self._integer_columns,
                 message_columns=self._message_columns(datetime.now(UTC)),
                 replace_keys=self._dedupe,
-                overwrite=self._overwrite,
             )
         finally:
             path.unlink(missing_ok=True)
@@ -177,9 +174,7 @@ class WarehouseSink(BatchSink):
 
     @override
     def setup(self) -> None:
-        # append-only keeps every record, so its table cannot carry the key as a PRIMARY KEY.
-        keys = self.key_properties if self._dedupe else []
-        self.warehouse.prepare(self.table, self.column_types, keys)
+        self.warehouse.prepare(self.table, self.column_types, self.key_properties)
 
     def _conform_numbers(self, record: dict[str, Any]) -> None:
         """Refuse numbers their column would round; DuckDB's casts round silently (1.5 → BIGINT 2).
@@ -255,7 +250,6 @@ class WarehouseSink(BatchSink):
                 self.key_properties,
                 len(rows),
                 replace_keys=self._dedupe,
-                overwrite=self._overwrite,
             )
         finally:
             path.unlink(missing_ok=True)

@@ -163,10 +163,10 @@ class TargetWarehouse(Target):
             "load_method",
             th.StringType,
             default=TargetLoadMethods.UPSERT.value,
-            allowed_values=[m.value for m in TargetLoadMethods],
+            # The SDK's append-only and overwrite are refused: no job of the project uses them.
+            allowed_values=[TargetLoadMethods.UPSERT.value],
             title="Load method",
-            description="upsert: replace rows by primary key (streams without a key append); "
-            "append-only: always insert; overwrite: empty each table before this run's first batch.",
+            description="upsert, the only method: replace rows by primary key (streams without a key append).",
         ),
         th.Property(
             "validate_records",

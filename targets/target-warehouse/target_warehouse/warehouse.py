@@ -84,7 +84,6 @@ class Warehouse:
         self._keyless: set[TableRef] = set()
         #: Table versions of keyless full-table streams loaded in this run (activated or not).
         self._keyless_loaded: dict[TableRef, set[int]] = {}
-        self._overwritten: set[TableRef] = set()
 
     # DDL
 
@@ -145,7 +144,6 @@ class Warehouse:
         expected_rows: int,
         *,
         replace_keys: bool,
-        overwrite: bool = False,
     ) -> None:
         """Insert the records of ``path`` (NDJSON, already unique by key) into ``table`` atomically.
 
@@ -160,9 +158,6 @@ class Warehouse:
         )
         column_list = ", ".join(map(quote, columns))
         with self._wrap(f"loading {expected_rows} records into {table}"), self._transaction():
-            if overwrite and table not in self._overwritten:
-                self._con.execute(f"DELETE FROM {self._sql(table)}")
-                self._overwritten.add(table)
             if replace_keys and keys:
                 self._con.execute(f"CREATE TEMP TABLE batch_rows AS SELECT * FROM {source}")
                 match = " AND ".join(f"t.{quote(k)} = b.{quote(k)}" for k in keys)
@@ -186,7 +181,6 @@ class Warehouse:
         integer_columns: Sequence[str],
         message_columns: Mapping[str, str],
         replace_keys: bool,
-        overwrite: bool = False,
     ) -> int:
         """Load records DuckDB parses itself: each line of ``path`` is ``{"o", "v", "t", "r"}``.
 
@@ -245,16 +239,13 @@ class Warehouse:
                     raise WarehouseError(msg)
             self._con.execute(f"CREATE TEMP TABLE batch_rows AS SELECT {typed} FROM batch_messages{latest}")
             self._con.execute("DROP TABLE batch_messages")
-            return self._load_batch_rows(table, columns, keys, replace_keys=replace_keys, overwrite=overwrite)
+            return self._load_batch_rows(table, columns, keys, replace_keys=replace_keys)
 
     def _load_batch_rows(
-        self, table: TableRef, columns: Sequence[str], keys: Sequence[str], *, replace_keys: bool, overwrite: bool
+        self, table: TableRef, columns: Sequence[str], keys: Sequence[str], *, replace_keys: bool
     ) -> int:
         """Move the temp table ``batch_rows`` into ``table`` (upsert: delete the batch's keys first)."""
         column_list = ", ".join(map(quote, columns))
-        if overwrite and table not in self._overwritten:
-            self._con.execute(f"DELETE FROM {self._sql(table)}")
-            self._overwritten.add(table)
         if replace_keys and keys:
             match = " AND ".join(f"t.{quote(k)} = b.{quote(k)}" for k in keys)
             self._con.execute(f"DELETE FROM {self._sql(table)} AS t USING batch_rows AS b WHERE {match}")

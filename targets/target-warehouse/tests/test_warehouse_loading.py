@@ -107,22 +107,15 @@ def test_state_is_emitted_after_the_records_are_loaded(
     assert capsys.readouterr().out.strip().splitlines()[-1] == '{"bookmarks": {"items": 1}}'
 
 
-def test_append_only_load_method_keeps_every_record_of_a_keyed_stream(warehouse: Warehouse) -> None:
-    messages = [schema("items", ITEMS, ["id"]), record("items", {"id": 1}), record("items", {"id": 1})]
-    warehouse.load(messages, load_method="append-only")
-    warehouse.load(messages, load_method="append-only")
-    assert warehouse.query(f'SELECT count(*) FROM "{SCHEMA_NAME}".items') == [(4,)]
-
-
-def test_overwrite_load_method_replaces_the_table_contents(warehouse: Warehouse) -> None:
-    warehouse.load([schema("items", ITEMS, ["id"]), *(record("items", {"id": i}) for i in range(5))])
-    warehouse.load(
-        [schema("items", ITEMS, ["id"]), *(record("items", {"id": i}) for i in (10, 11, 12))],
-        load_method="overwrite",
-        batch_size_rows=2,
-    )
-    rows = warehouse.query(f'SELECT id FROM "{SCHEMA_NAME}".items ORDER BY id')
-    assert [r[0] for r in rows] == [10, 11, 12]
+@pytest.mark.parametrize("method", ["append-only", "overwrite"])
+def test_load_methods_no_job_uses_are_refused_in_one_line(warehouse: Warehouse, method: str) -> None:
+    done = warehouse.run_cli([schema("items", ITEMS, ["id"]), record("items", {"id": 1})], load_method=method)
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1
+    assert "load_method" in errors[0]
+    assert method in errors[0]
+    assert not warehouse.path.exists()
 
 
 def test_batch_message_files_are_loaded(warehouse: Warehouse, tmp_path: Path) -> None:
