@@ -16,7 +16,6 @@ all read. Tables without a key (the summaries, §2.1) are read full table in one
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import sys
 from collections.abc import Generator, Iterable
 from typing import TYPE_CHECKING, Any
@@ -87,13 +86,6 @@ class XactlyStream(Stream):
     def announces_versions(self) -> bool:
         """Full-table streams (the keyless summaries) replace their previous load once read completely."""
         return self.replication_method == "FULL_TABLE" and bool(self.config.get("emit_activate_version_messages", True))
-
-    @override
-    def log(self, message: str, *args: Any, level: int = logging.INFO, **kwargs: Any) -> None:
-        """The SDK's log, except its "unhandled error" line: the command prints the one line that names it."""
-        if message.startswith("An unhandled error occurred while syncing"):
-            level = logging.DEBUG
-        super().log(message, *args, level=level, **kwargs)
 
     @property
     def source_name(self) -> str:

@@ -1,4 +1,4 @@
-"""Errors the tap reports as one clear line (see ``tap.OneLineErrorCommand``)."""
+"""Errors the tap reports as one clear line (``landing_tap_kit.cli`` prints their message alone)."""
 
 from __future__ import annotations
 

@@ -10,11 +10,14 @@ Java type, and JNI calls are what reading costs (measured: see bench/results/xac
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import datetime as dt
 import logging
 import os
 import queue
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
@@ -234,6 +237,29 @@ def stuck_calls() -> int:
     return sum(1 for future in _STUCK if not future.done())
 
 
+def _abandon(future: Future[Any]) -> None:
+    if not _STUCK:
+        atexit.register(_exit_without_waiting_for_stuck_calls)
+    _STUCK.append(future)
+
+
+def _exit_without_waiting_for_stuck_calls() -> None:
+    """At interpreter exit, end the process at once while a JDBC call is still stuck in the driver.
+
+    JPype's exit handler shuts the JVM down in order, which waits for every thread still in a Java call:
+    a driver call stuck past its deadline would hang the process after its error line was printed. This
+    handler is registered when a call is first abandoned, after JPype registered its own, so it runs first.
+    The status is Python's own: 1 when it is exiting because of an unhandled exception (Python sets
+    ``sys.last_value`` before reporting it), else 0.
+    """
+    if not stuck_calls():
+        return
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(1 if hasattr(sys, "last_value") else 0)
+
+
 class _JavaThread:
     """One daemon thread that makes every JDBC call, while the main thread waits in Python.
 
@@ -318,7 +344,7 @@ class JdbcClient:
         except FutureTimeout:
             # The call is stuck in the driver: abandon its thread and connection, never wait on them again.
             self._thread, self._connection = None, None
-            _STUCK.append(future)
+            _abandon(future)
             raise TransientDatabaseError(timed_out) from None
 
     def _connect(self, doing: str) -> Any:

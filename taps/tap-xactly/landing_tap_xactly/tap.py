@@ -1,4 +1,9 @@
-"""TapXactly: settings, discovery (source metadata, else the built-in catalogue) and one-line errors."""
+"""TapXactly: settings and discovery (source metadata, else the built-in catalogue).
+
+One-line errors, the checks of --config/--state/--catalog files and the log filters come from
+``landing_tap_kit.cli``; what stays here is what only a JDBC tap needs (a JVM that must not wait for a
+driver call stuck past its deadline).
+"""
 
 from __future__ import annotations
 
@@ -12,15 +17,14 @@ import weakref
 from types import FrameType
 from typing import Any
 
-from singer_sdk import Stream, Tap
+from landing_tap_kit.cli import BadConfigError, OneLineErrorTap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
-from singer_sdk.plugin_base import SingerCommand
 
-from landing_tap_xactly import discovery, inputs, jdbc
+from landing_tap_xactly import discovery, jdbc
 from landing_tap_xactly.client import XactlyStream
-from landing_tap_xactly.errors import ConfigError, XactlyError
+from landing_tap_xactly.errors import ConfigError
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -37,44 +41,7 @@ INTEGER = th.CustomType({"type": ["integer", "string"], "pattern": r"^\s*[0-9]+\
 NUMBER = th.CustomType({"type": ["number", "string"], "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*$"})
 
 
-class OneLineErrorCommand(SingerCommand):
-    """The SDK command, but a failure prints one line naming what failed; the traceback is DEBUG only."""
-
-    @override
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            try:
-                argv = kwargs.get("args", args[0] if args else None)
-                inputs.check(sys.argv[1:] if argv is None else list(argv))
-                return super().main(*args, **kwargs)
-            except XactlyError as exc:
-                self._fail(str(exc), exc)
-            except ConfigValidationError as exc:
-                # Name the settings, never their values (a wrong-typed password would be echoed).
-                names = sorted({n for e in exc.errors for n in re.findall(r"config\['([^']+)'\]", e)})
-                problem = f"invalid value for setting {', '.join(names)}" if names else "invalid config"
-                self._fail(f"{problem}: see its type in `tap-xactly --about`", exc)
-            except Exception as exc:
-                first = str(exc).splitlines()[0] if str(exc) else ""
-                self._fail(f"tap-xactly failed: {type(exc).__name__}: {first}", exc)
-        except SystemExit as done:
-            if jdbc.stuck_calls():
-                # The JVM's orderly shutdown would wait forever for a JDBC call stuck in the driver.
-                code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-                for stream in (sys.stdout, sys.stderr):
-                    with contextlib.suppress(OSError, ValueError):
-                        stream.flush()
-                os._exit(code)
-            raise
-        return None
-
-    def _fail(self, message: str, exc: BaseException) -> None:
-        self.logger.error(message)
-        self.logger.debug("traceback", exc_info=exc)
-        sys.exit(1)
-
-
-class TapXactly(Tap):
+class TapXactly(OneLineErrorTap):
     """Xactly Incent ``xactly.xc_*`` tables through Xactly Connect's JDBC driver."""
 
     name = "tap-xactly"
@@ -131,7 +98,7 @@ class TapXactly(Tap):
             INTEGER,
             default=10_000,
             title="Page size",
-            description="Rows per keyset page; state is written after every page.",
+            description="Rows per round trip and between two checkpoints: state is written after every page_size rows.",
         ),
         th.Property(
             "tables_include",
@@ -151,8 +118,9 @@ class TapXactly(Tap):
             "max_retries",
             INTEGER,
             default=5,
-            title="Max tries per page",
-            description="Attempts (with reconnect) for a page failing with a transient network/driver error.",
+            title="Max tries per slice",
+            description="Attempts (with reconnect) for a slice of page_size rows failing with a transient "
+            "network/driver error.",
         ),
         th.Property(
             "max_retry_seconds",
@@ -160,8 +128,8 @@ class TapXactly(Tap):
             default=300,
             title="Max retry time without progress",
             description=(
-                "Seconds one stream may spend on failed attempts and their waits since it last read a page "
-                "before it fails; every page read starts it afresh."
+                "Seconds one stream may spend on failed attempts and their waits since it last read page_size "
+                "rows before it fails; every slice read starts it afresh."
             ),
         ),
         th.Property(
@@ -198,19 +166,7 @@ class TapXactly(Tap):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._client: jdbc.JdbcClient | None = None
-        self._selection_checked = False
         super().__init__(*args, **kwargs)
-
-    @property
-    @override
-    def streams(self) -> dict[str, Stream]:
-        """The SDK's streams; a catalog that selects none of them gets one warning (exit 0: nothing to do)."""
-        streams = super().streams
-        if self.input_catalog is not None and not self._selection_checked:
-            self._selection_checked = True
-            if not any(stream.selected for stream in streams.values()):
-                self.logger.warning("the catalog selects no stream: nothing will be extracted")
-        return streams
 
     @property
     def client(self) -> jdbc.JdbcClient:
@@ -255,18 +211,35 @@ class TapXactly(Tap):
             schema=entry.schema.to_dict(),
         )
 
+    @classmethod
+    @override
+    def invoke(cls, **options: Any) -> None:
+        """The kit's command, except that a setting of the wrong type is named without its value.
+
+        The SDK's schema validator quotes the value it refused (``987654321987 is not of type 'string' in
+        config['password']``), and the kit prints its message: a mistyped secret would reach the log.
+        """
+        try:
+            super().invoke(**options)
+        except BadConfigError as exc:
+            errors = exc.__cause__.errors if isinstance(exc.__cause__, ConfigValidationError) else []
+            names = sorted({name for error in errors for name in re.findall(r"config\['([^']+)'\]", error)})
+            problem = f"invalid value for setting {', '.join(names)}" if names else "invalid config"
+            raise ConfigError(f"{problem}: see its type in `landing-tap-xactly --about`") from None
+
     @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         """SIGTERM/SIGINT: final state (the SDK's part), one line, exit 128 + signal number, at once.
 
-        The SDK would exit 0, and a scheduler must see a stopped run as failed. ``os._exit`` because a
-        JDBC call may still be stuck in its thread (jdbc._JavaThread), and an orderly JVM shutdown would
-        wait for it.
+        The SDK would exit 0, and a scheduler must see a stopped run as failed. Before the SDK writes the
+        state, each stream points it at its last row whose RECORD was written (the signal may arrive between
+        a row's state and its RECORD). ``os._exit`` because a JDBC call may still be stuck in its thread
+        (jdbc._JavaThread), and an orderly JVM shutdown would wait for it.
         """
         try:
-            for stream in self.streams.values():
-                if isinstance(stream, XactlyStream):
-                    stream.rewind_to_written_row()
+            for table_stream in self.streams.values():
+                if isinstance(table_stream, XactlyStream):
+                    table_stream.rewind_to_written_row()
             super()._handle_termination(signum, frame)  # writes the state, then exits 0: not for us
         except SystemExit:
             pass
@@ -276,19 +249,6 @@ class TapXactly(Tap):
                 with contextlib.suppress(OSError, ValueError):
                     stream.flush()
             os._exit(128 + signum)
-
-    @classmethod
-    @override
-    def get_singer_command(cls) -> OneLineErrorCommand:
-        command = super().get_singer_command()
-        return OneLineErrorCommand(
-            name=command.name,
-            callback=command.callback,
-            params=command.params,
-            help=command.help,
-            context_settings=command.context_settings,
-            logger=cls.logger,
-        )
 
 
 def _check_numbers(config: Any) -> None:
@@ -303,7 +263,7 @@ def _check_numbers(config: Any) -> None:
     ):
         value = config.get(name)
         if isinstance(value, str) and not re.match(pattern.type_dict["pattern"], value):
-            msg = f"invalid value for setting {name}: see its type in `tap-xactly --about`"
+            msg = f"invalid value for setting {name}: see its type in `landing-tap-xactly --about`"
             raise ConfigError(msg)
 
 

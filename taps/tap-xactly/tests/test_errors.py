@@ -46,7 +46,8 @@ def test_missing_driver_jar_is_one_line_before_the_jvm_starts(tmp_path, emu):
     result = run_cli(tmp_path, config, "--discover")
     assert result.returncode == 1
     assert [line.split("| ")[-1] for line in error_lines(result)] == [
-        "setting driver_jar is not set: give the path of Xactly's JDBC driver jar (TAP_XACTLY_DRIVER_JAR)"
+        "tap-xactly: error: setting driver_jar is not set: give the path of Xactly's JDBC driver jar "
+        "(TAP_XACTLY_DRIVER_JAR)"
     ]
     assert "Traceback" not in result.stderr
 
