@@ -123,7 +123,7 @@ def message_header(line: bytes) -> tuple[bytes, bytes | None] | None:
     compactly, so two ``find`` calls give both. ``None`` when the line does not start that way (a
     hand-written tap, spaces after colons): the caller then parses the line, so an unusual shape
     costs time, never correctness. A stream name with an escape in it is also left to the parser.
-    Messages without a stream (STATE) give ``(type, None)``.
+    A STATE message, the one kind without a stream, gives ``(b"STATE", None)``.
     """
     if not line.startswith(_TYPE_PREFIX):
         return None
@@ -132,7 +132,9 @@ def message_header(line: bytes) -> tuple[bytes, bytes | None] | None:
         return None
     kind = line[len(_TYPE_PREFIX) : type_end]
     if not line.startswith(_STREAM_KEY, type_end):
-        return kind, None
+        # Only a STATE message has no stream; any other shape is parsed, so no record can pass
+        # as stream-less (and unhashed) because of an unusual spacing.
+        return (kind, None) if kind == b"STATE" else None
     name_start = type_end + len(_STREAM_KEY)
     name_end = line.find(b'"', name_start)
     if name_end < 0 or b"\\" in line[name_start:name_end]:

@@ -18,7 +18,7 @@ import pytest
 from mapper_pii.hashing import KeyedHasher
 
 from tests.conftest import KEY
-from tests.test_mapper import CONFIG, CONTROLS_SCHEMA, PEOPLE, stream_messages
+from tests.test_mapper import CONFIG, CONTROLS_SCHEMA, PEOPLE, PEOPLE_SCHEMA, stream_messages
 
 LAUNCHER = str(Path(sys.executable).with_name("pii-hashed-tap"))
 FAKE_TAP = Path(__file__).with_name("fake_tap.py")
@@ -307,3 +307,15 @@ def test_a_failed_run_prints_no_summary_after_the_taps_own_error(launch) -> None
     done = launch.run("--config", str(launch.config), FAKE_TAP_EXIT="2")
     assert done.returncode == 2
     assert done.stderr == b""
+
+
+def test_a_record_of_a_hashed_stream_in_an_unusual_shape_is_still_hashed(launch) -> None:
+    """Mixed spacing defeats the byte-level header read: the line is parsed instead, never passed as is."""
+    odd = b'{"type":"RECORD", "stream": "people", "record": {"id": 1, "name": "Ana Lopez", "email": "a@x.org"}}\n'
+    launch.prepare(CONFIG, [*jsonl([PEOPLE_SCHEMA]), odd])
+
+    done = launch.run("--config", str(launch.config))
+
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout.splitlines()[1])["record"]
+    assert record == {"id": 1, "name": KeyedHasher(KEY)("Ana Lopez"), "email": KeyedHasher(KEY)("a@x.org")}
