@@ -7,7 +7,9 @@ import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import msgspec
 import pytest
+from landing_tap_adaptive.cell_files import CellLineEncoder, Period, WideRow, cell_records
 from landing_tap_adaptive.tap import TapAdaptive
 
 from tests.conftest import Run, run_tap, tap_config
@@ -118,3 +120,26 @@ def test_stream_maps_send_cells_as_records_since_only_the_sdk_applies_them(adapt
     cells = run.records["export_data"]
     assert cells
     assert all(r["value_doubled"] == (r["value"] * 2 if r["value"] is not None else None) for r in cells)
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ["100", "-0", "1e5", "0.1", "12345678901234567890", "B", "", "I"],  # JSON numbers, marks
+        ["nan", "inf", "1_000", "+5", ".5", "5.", " 7 "],  # float() reads them, JSON does not
+        ["1,2", "3"],  # a quoted cell with a comma must not become two values
+        ["null", "1"],  # not a number: fails on both paths
+    ],
+)
+def test_each_cell_line_is_the_json_the_record_path_writes(cells):
+    periods = [Period(i, f"{i + 1:02d}/2024", f"2024-{i + 1:02d}-01") for i in range(len(cells))]
+    row = WideRow({"version_id": 1, "account_code": "RPO", "dimensions": [], "extra_fields": None}, cells)
+    encoder = CellLineEncoder(periods, lambda column: True)
+    try:
+        expected = [json.loads(msgspec.json.encode(record)) for record in cell_records(row, periods)]
+    except ValueError:
+        with pytest.raises(ValueError, match="could not convert"):
+            encoder.row_lines(row)
+        return
+    lines = encoder.row_lines(row).decode().splitlines()
+    assert [json.loads(line) for line in lines] == expected
