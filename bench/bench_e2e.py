@@ -8,10 +8,12 @@ Per source: its emulator runs in its own process at the given volume; each round
 (own warehouse file, state store, system database and ``.meltano/run``), then the bare tap with the
 config and catalog Meltano hands it (``meltano invoke --dump``), stdout to /dev/null: interleaved,
 so drift on the shared box hits both alike. After every job the warehouse is compared with the
-emulator's ground truth: per emulator collection that landed as a table, the row count and the set of
-primary keys. Recorded per run: wall time, records/s, and peak RSS and CPU seconds of each process
-role (meltano, launcher, tap, loader, other children, emulator) from psutil samples of the process
-trees, plus the load average around each run (the 2 cores are shared). Results:
+emulator's ground truth: per emulator collection that landed as a table, the row count and the
+primary keys (the SHA-256 of the sorted keys against ``/_emulator/summary`` where the emulator has it,
+so no record list is held at any volume; else the key sets from ``/_emulator/truth``). Recorded per
+run: wall time, records/s, and peak RSS and CPU seconds of each process role (meltano, launcher, tap,
+loader, other children, emulator) from psutil samples of the process trees, plus the load average
+around each run (the 2 cores are shared). Results:
 ``bench/results/e2e.json`` (``--output`` elsewhere), with the command.
 
 Targets (issue 13): >= 30k records/s end to end and >= 0.8 of the tap alone, per source at >= 1M records.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -32,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -53,13 +57,26 @@ SAMPLE_SECONDS = 0.1
 SMOKE_VOLUME = 5
 
 
+@dataclass(frozen=True)
+class Summary:
+    """A collection's ground truth without its records: row count and SHA-256 of its sorted keys."""
+
+    count: int
+    #: ``emulators/README.md``: SHA-256 of the live keys in ascending order, each followed by a newline.
+    key_checksum: str
+
+
+#: Per emulator collection: every record (small volumes, Xactly) or its summary.
+Truth = dict[str, list[dict[str, Any]] | Summary]
+
+
 @dataclass
 class RunningEmulator:
     """An emulator process: what Meltano needs to reach it, and what a complete load must hold."""
 
     process: subprocess.Popen[str]
     env: dict[str, str]
-    truth: Callable[[], dict[str, list[dict[str, Any]]]]
+    truth: Callable[[], Truth]
 
 
 def _start_process(command: list[str]) -> tuple[subprocess.Popen[str], str]:
@@ -74,11 +91,21 @@ def _start_process(command: list[str]) -> tuple[subprocess.Popen[str], str]:
     return proc, str(json.loads(line)["url"])
 
 
-def _http_truth(url: str) -> Callable[[], dict[str, list[dict[str, Any]]]]:
-    def truth() -> dict[str, list[dict[str, Any]]]:
+def _http_truth(url: str) -> Callable[[], Truth]:
+    """The emulator's summaries (count + sorted-key checksum, any volume), or every record from older ones."""
+
+    def truth() -> Truth:
+        try:
+            with urllib.request.urlopen(url + "/_emulator/summary", timeout=3600) as response:
+                summaries: dict[str, dict[str, Any]] = json.load(response)
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404:
+                raise
+        else:
+            return {name: Summary(int(s["count"]), str(s["key_checksum"])) for name, s in summaries.items()}
         with urllib.request.urlopen(url + "/_emulator/truth", timeout=3600) as response:
-            result: dict[str, list[dict[str, Any]]] = json.load(response)
-        return result
+            records: dict[str, list[dict[str, Any]]] = json.load(response)
+        return dict(records)
 
     return truth
 
@@ -100,10 +127,10 @@ def xactly_emulator(volume: int, workdir: Path) -> RunningEmulator:
     command = [str(BIN / "python"), "-m", "emulators", "serve", "xactly", "--port", "0", "--volume", str(volume)]
     proc, url = _start_process([*command, "--workdir", str(workdir / "xactly")])
 
-    def truth() -> dict[str, list[dict[str, Any]]]:
+    def truth() -> Truth:
         from emulators.xactly.data import XactlyData  # noqa: PLC0415 - only the Xactly rows need it
 
-        return XactlyData(seed=1, volume=volume).truth()
+        return dict(XactlyData(seed=1, volume=volume).truth())
 
     return RunningEmulator(proc, {"TAP_XACTLY_JDBC_URL": url}, truth)
 
@@ -298,11 +325,20 @@ def _key(values: tuple[Any, ...]) -> tuple[str, ...]:
     return tuple("" if v is None else str(v) for v in values)
 
 
-def check_warehouse(path: Path, truth: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+def _sorted_key_checksum(con: duckdb.DuckDBPyConnection, table: str, column: str) -> str:
+    """The emulator's key checksum redone on what landed: sorted keys, one per line, SHA-256."""
+    digest = hashlib.sha256()
+    cursor = con.execute(f'SELECT "{column}" FROM {table} ORDER BY 1')
+    while rows := cursor.fetchmany(65_536):
+        digest.update(("\n".join(str(row[0]) for row in rows) + "\n").encode())
+    return digest.hexdigest()
+
+
+def check_warehouse(path: Path, truth: Truth) -> dict[str, Any]:
     """Rows per landed table, and per emulator collection that landed: count and primary keys equal."""
     with duckdb.connect(str(path), read_only=True) as con:
         tables = {
-            name: schema
+            name: f'"{schema}"."{name}"'
             for schema, name in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
         }
         keys = {
@@ -313,27 +349,35 @@ def check_warehouse(path: Path, truth: dict[str, list[dict[str, Any]]]) -> dict[
             ).fetchall()
         }
         landed = {
-            name: int(con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0])  # type: ignore[index]
-            for name, schema in tables.items()
+            name: int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]
+            for name, table in tables.items()
         }
         checked: dict[str, Any] = {}
-        for collection, records in truth.items():
+        for collection, expected in truth.items():
             name = table_name(collection)
             if name not in tables:
                 continue
-            entry: dict[str, Any] = {"truth_rows": len(records), "landed_rows": landed[name]}
             key = keys.get(name, [])
-            case = {column.upper(): column for column in (records[0] if records else {})}
+            if isinstance(expected, Summary):
+                entry: dict[str, Any] = {"truth_rows": expected.count, "landed_rows": landed[name], "key": key}
+                entry["ok"] = landed[name] == expected.count
+                if len(key) == 1:
+                    entry["keys_equal"] = _sorted_key_checksum(con, tables[name], key[0]) == expected.key_checksum
+                    entry["ok"] = entry["ok"] and entry["keys_equal"]
+                checked[name] = entry
+                continue
+            entry = {"truth_rows": len(expected), "landed_rows": landed[name]}
+            case = {column.upper(): column for column in (expected[0] if expected else {})}
             truth_columns = [case.get(column.upper()) for column in key]
             if key and all(truth_columns):
-                expected = {_key(tuple(r.get(c) for c in truth_columns)) for r in records}  # type: ignore[arg-type]
+                wanted = {_key(tuple(r.get(c) for c in truth_columns)) for r in expected}  # type: ignore[arg-type]
                 columns = ", ".join(f'"{column}"' for column in key)
-                got = {_key(row) for row in con.execute(f'SELECT {columns} FROM "{tables[name]}"."{name}"').fetchall()}
+                got = {_key(row) for row in con.execute(f"SELECT {columns} FROM {tables[name]}").fetchall()}
                 entry["key"] = key
-                entry["keys_equal"] = expected == got
-                entry["ok"] = entry["keys_equal"] and landed[name] == len(records)
+                entry["keys_equal"] = wanted == got
+                entry["ok"] = entry["keys_equal"] and landed[name] == len(expected)
             else:
-                entry["ok"] = landed[name] == len(records)
+                entry["ok"] = landed[name] == len(expected)
             checked[name] = entry
     return {
         "landed_rows": sum(landed.values()),
