@@ -14,7 +14,7 @@ the floor. Reported: records/s of each, ratio to the floor (target: >= 0.35), pe
 for exportData the tap's peak RSS at a quarter of the volume, to show memory follows the response,
 not the record count. Results: bench/results/<--result>.json (default adaptive.json).
 
-    .venv/bin/python -m bench.bench_adaptive --data-accounts 2000 --rounds 1 --skip-accounts --result adaptive_10m
+    python -m bench.bench_adaptive --data-accounts 2000 --rounds 1 --skip-accounts --paths batch --result adaptive_10m
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def _best(runs: list[Measurement]) -> Measurement:
     return min(runs, key=lambda m: m.seconds)
 
 
-def bench_data(origin: str, codes: list[str], rounds: int, label: str) -> dict[str, Any]:
+def bench_data(origin: str, codes: list[str], rounds: int, label: str, paths: list[str]) -> dict[str, Any]:
     """Both exportData paths (RECORD messages, BATCH files) and the floor, interleaved round by round."""
     config = {
         "api_url": f"{origin}/api/v38",
@@ -147,8 +147,9 @@ def bench_data(origin: str, codes: list[str], rounds: int, label: str) -> dict[s
         "storage": {"root": batch_root.as_uri()},
         "batch_size": 100_000,
     }
-    configs = {"records": _write(config), "batch": _write({**config, "batch_config": batch_config})}
-    catalog = _catalog(configs["records"], {"export_versions", "export_data"})
+    every = {"records": config, "batch": {**config, "batch_config": batch_config}}
+    configs = {path: _write(every[path]) for path in paths}
+    catalog = _catalog(next(iter(configs.values())), {"export_versions", "export_data"})
     runs: dict[str, list[Measurement]] = {path: [] for path in configs}
     floors: list[Measurement] = []
     body_path: Path | None = None
@@ -238,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--skip-accounts", action="store_true", help="exportData only")
     parser.add_argument("--result", default="adaptive", help="bench/results/<name>.json")
+    parser.add_argument("--paths", default="records,batch", help="exportData paths to measure")
     args = parser.parse_args(args_in)
     options = [
         "--option", f"accounts={args.accounts}", "--option", f"data_accounts={args.data_accounts}",
@@ -249,8 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run([TAP, "--about"], env=ENV, capture_output=True, check=True)
     subprocess.run([sys.executable, "-c", "import bench.bench_adaptive"], env=ENV, capture_output=True, check=True)
     with served("adaptive", "--seed", "5", *options) as origin:
-        large = bench_data(origin, codes, args.rounds, "exportData large")
-        quarter = bench_data(origin, codes[: max(1, len(codes) // 4)], 1, "exportData quarter")
+        paths = args.paths.split(",")
+        large = bench_data(origin, codes, args.rounds, "exportData large", paths)
+        quarter = bench_data(origin, codes[: max(1, len(codes) // 4)], 1, "exportData quarter", paths)
         accounts = None if args.skip_accounts else bench_accounts(origin, args.rounds)
     result = {
         "command": "python -m bench.bench_adaptive " + " ".join(args_in),
@@ -259,8 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         "export_data_quarter_volume": {
             "cells": quarter["cells"],
             "response_mb": quarter["response_mb"],
-            "tap_records_peak_rss_mb": quarter["tap_records"]["peak_rss_mb"],
-            "tap_batch_peak_rss_mb": quarter["tap_batch"]["peak_rss_mb"],
+            **{f"tap_{path}_peak_rss_mb": quarter[f"tap_{path}"]["peak_rss_mb"] for path in paths},
         },
         "export_accounts": accounts,
     }
