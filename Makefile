@@ -85,7 +85,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy emulators utilities bench
-	@set -e; for pkg in $(PACKAGES); do $(BIN)/mypy $$(ls -d $$pkg/*/ | grep -v -e /tests/ -e egg-info); done
+	@set -e; for pkg in $(PACKAGES); do $(BIN)/mypy $$(ls -d $$pkg/*/ | grep -v -e /tests/ -e /hub/ -e egg-info); done
 
 # Re-pin every Python dependency of the dev venv (run after changing a pyproject.toml).
 lock:
