@@ -51,12 +51,18 @@ def _encode_default(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-def _is_local_gzip(url: str) -> bool:
+def _local_path(url: str) -> Path | None:
+    """The file of a ``file://`` (or bare path) manifest entry; None for remote storage."""
     parsed = urlparse(url)
-    if parsed.scheme not in ("", "file"):
+    return Path(unquote(parsed.path)) if parsed.scheme in ("", "file") else None
+
+
+def _is_local_gzip(url: str) -> bool:
+    path = _local_path(url)
+    if path is None:
         return False
     try:
-        with Path(unquote(parsed.path)).open("rb") as file:
+        with path.open("rb") as file:
             return file.read(2) == b"\x1f\x8b"
     except OSError:
         return False  # the SDK's own open reports it
@@ -267,9 +273,33 @@ class WarehouseSink(BatchSink):
         gzip magic bytes is read as gzip whatever the message says.
         """
         self._target.drain_one(self)
+        if encoding.format == "jsonl" and self.accepts_raw_records:
+            # DuckDB parses local jsonl files itself; a file with a repeated key goes record by record.
+            files = [url for url in files if not self._load_local_batch_file(url)]
+            if not files:
+                return
         if encoding.format == "jsonl" and encoding.compression != "gzip" and any(map(_is_local_gzip, files)):
             encoding = replace(encoding, compression="gzip")
         super().process_batch_files(encoding, files)
+
+    def _load_local_batch_file(self, url: str) -> bool:
+        """Load one local jsonl BATCH file with DuckDB; False when it must go the SDK's way."""
+        path = _local_path(url)
+        if path is None or not path.is_file():
+            return False
+        inserted = self.warehouse.load_batch_file(
+            self.table,
+            path,
+            list(self.column_types),
+            self.key_properties,
+            gzip=_is_local_gzip(url),
+            integer_columns=self._integer_columns,
+        )
+        if inserted is None:
+            return False
+        self.record_counter_metric.increment(inserted)
+        self.logger.info("Loaded %d rows of batch file %s into %s", inserted, path.name, self.table)
+        return True
 
     @override
     def activate_version(self, new_version: int) -> None:

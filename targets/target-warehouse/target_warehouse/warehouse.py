@@ -228,18 +228,72 @@ class Warehouse:
                     # What the SDK's own path raises for a record without its key (it parses every record).
                     msg = f"{table}: record {row[0] + 1} of a batch has no value for key properties {list(keys)}"
                     raise MissingKeyPropertiesError(msg)
-            for name in integer_columns:
-                column = quote(name)
-                misfit = self._con.execute(
-                    f"SELECT CAST({column} AS VARCHAR) FROM batch_messages WHERE json_type({column}) = 'DOUBLE' "
-                    f"AND CAST({column} AS DOUBLE) <> trunc(CAST({column} AS DOUBLE)) LIMIT 1"
-                ).fetchone()
-                if misfit is not None:
-                    msg = f"{name}={misfit[0]} does not fit its column {types[name]}"
-                    raise WarehouseError(msg)
+            self._check_integral(table, integer_columns, types)
             self._con.execute(f"CREATE TEMP TABLE batch_rows AS SELECT {typed} FROM batch_messages{latest}")
             self._con.execute("DROP TABLE batch_messages")
             return self._load_batch_rows(table, columns, keys, replace_keys=replace_keys)
+
+    def load_batch_file(
+        self,
+        table: TableRef,
+        path: Path,
+        columns: Sequence[str],
+        keys: Sequence[str],
+        *,
+        gzip: bool,
+        integer_columns: Sequence[str],
+    ) -> int | None:
+        """Load a tap's jsonl BATCH file (one record per line) parsed by DuckDB; return the rows inserted.
+
+        Returns None, having written nothing, when a key occurs twice in the file: the file carries no
+        order DuckDB could tell the later record by, so the caller loads that file record by record.
+        Integer columns are checked as in :meth:`load_messages`; the SDK adds no ``_sdc_*`` metadata
+        to BATCH records, so those columns stay NULL here as on its own path.
+        """
+        types = self.columns(table)
+        spec = ", ".join(
+            f"{literal(name)}: {literal(JSON if name in integer_columns else types[name])}" for name in columns
+        )
+        source = (
+            f"read_json({literal(str(path))}, format = 'newline_delimited', columns = {{{spec}}}, "
+            f"compression = {literal('gzip' if gzip else 'none')}, maximum_object_size = {MAX_RECORD_BYTES})"
+        )
+        typed = ", ".join(
+            f"CAST({quote(name)} AS {types[name]}) AS {quote(name)}" if name in integer_columns else quote(name)
+            for name in columns
+        )
+        with self._wrap(f"loading batch file {path.name} into {table}"), self._transaction():
+            self._con.execute(f"CREATE TEMP TABLE batch_messages AS SELECT * FROM {source}")
+            if keys:
+                key_list = ", ".join(map(quote, keys))
+                row = self._con.execute(
+                    f"SELECT count(*) - count(DISTINCT ({key_list})), count(*) FILTER (WHERE "
+                    + " OR ".join(f"{quote(k)} IS NULL" for k in keys)
+                    + ") FROM batch_messages"
+                ).fetchone()
+                duplicates, missing = row if row else (0, 0)
+                if missing:
+                    msg = f"{table}: {missing} records of batch file {path.name} have no value for key properties"
+                    raise MissingKeyPropertiesError(msg)
+                if duplicates:
+                    self._con.execute("DROP TABLE batch_messages")
+                    return None
+            self._check_integral(table, integer_columns, types)
+            self._con.execute(f"CREATE TEMP TABLE batch_rows AS SELECT {typed} FROM batch_messages")
+            self._con.execute("DROP TABLE batch_messages")
+            return self._load_batch_rows(table, columns, keys, replace_keys=bool(keys))
+
+    def _check_integral(self, table: TableRef, integer_columns: Sequence[str], types: Mapping[str, str]) -> None:
+        """Refuse a non-integral number in ``batch_messages``' integer columns (held as JSON there)."""
+        for name in integer_columns:
+            column = quote(name)
+            misfit = self._con.execute(
+                f"SELECT CAST({column} AS VARCHAR) FROM batch_messages WHERE json_type({column}) = 'DOUBLE' "
+                f"AND CAST({column} AS DOUBLE) <> trunc(CAST({column} AS DOUBLE)) LIMIT 1"
+            ).fetchone()
+            if misfit is not None:
+                msg = f"{table}: {name}={misfit[0]} does not fit its column {types[name]}"
+                raise WarehouseError(msg)
 
     def _load_batch_rows(
         self, table: TableRef, columns: Sequence[str], keys: Sequence[str], *, replace_keys: bool

@@ -10,7 +10,9 @@ the same messages loaded both ways must give the same table.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import io
+import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -148,3 +150,30 @@ def test_sdk_batch_files_are_loaded(warehouse: Warehouse, tmp_path: Path, compre
 
     rows = warehouse.query(f'SELECT id, name, epoch(updated_at) FROM "{SCHEMA_NAME}".items ORDER BY id')
     assert rows == [*((i, f"b{i}", 1704067200 + i) for i in range(25)), (100, None, None)]
+
+
+def test_batch_file_loaded_by_duckdb_lands_what_the_sdk_path_lands(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    output = sdk_batch_messages(tmp_path / "files", "gzip")
+    duck, sdk = Warehouse(tmp_path / "duck.duckdb"), Warehouse(tmp_path / "sdk.duckdb")
+    with caplog.at_level("INFO"):
+        duck.load([output.rstrip("\n")])
+    assert caplog.text.count("rows of batch file") == 3  # each file parsed by DuckDB, none record by record
+    sdk.load([output.rstrip("\n")], stream_maps={"not_in_the_input": None})
+    assert landed(duck) == landed(sdk)
+    assert len(landed(duck)) == 25
+
+
+def test_batch_file_with_a_repeated_key_keeps_the_later_record(warehouse: Warehouse, tmp_path: Path) -> None:
+    batch_file = tmp_path / "items-1.json.gz"
+    with gzip.open(batch_file, "wt") as out:
+        out.writelines(json.dumps(r) + "\n" for r in [{"id": 1, "name": "first"}, {"id": 1, "name": "later"}])
+    batch = {
+        "type": "BATCH",
+        "stream": "items",
+        "encoding": {"format": "jsonl", "compression": "gzip"},
+        "manifest": [batch_file.as_uri()],
+    }
+    warehouse.load([schema("items", {"id": {"type": "integer"}, "name": {"type": "string"}}, ["id"]), batch])
+    assert warehouse.query(f'SELECT id, name FROM "{SCHEMA_NAME}".items') == [(1, "later")]
