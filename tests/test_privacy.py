@@ -289,7 +289,7 @@ def test_every_extractor_with_personal_fields_runs_through_the_launcher_and_no_j
     for name, plugin in plugins.items():
         parent = plugins.get(plugin.get("inherit_from", name), plugin)
         assert parent["executable"] == "pii-hashed-tap", name
-        assert parent["env"]["PII_TAP_EXECUTABLE"] == parent["name"], name
+        assert parent["env"]["PII_TAP_EXECUTABLE"] == "landing-" + parent["name"], name
         assert "./mappers/mapper-pii" in parent["pip_url"], name
         assert parent["config"]["hash_key"] == "${PII_HASH_KEY}", name
         assert parent["config"]["hash_fields"], name
