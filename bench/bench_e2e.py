@@ -215,6 +215,9 @@ class TreeSampler:
                 for proc in [root, *root.children(recursive=True)]:
                     with contextlib.suppress(psutil.Error):  # a child may exit between listing and reading
                         role = fixed_role if fixed_role != "meltano" else role_of(proc, root.pid)
+                        if role == "other" and proc.pid in self._cpu:
+                            # An exited child not yet reaped has no command line: keep the role it had.
+                            role = self._cpu[proc.pid][0]
                         with proc.oneshot():
                             rss[role] = rss.get(role, 0) + proc.memory_info().rss
                             times = proc.cpu_times()
