@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import sys
 import typing as t
 
@@ -64,10 +65,26 @@ class OneLineExceptHook:
         self.logger.debug("Traceback", exc_info=(exc_type, exc_value, exc_traceback))
 
 
+#: jsonschema starts a refused value's message with the value itself (``987654321987 is not of type
+#: 'string' in config['password']``): what comes before the verb is replaced, so a secret typed into the
+#: wrong setting never reaches the log. Messages that start with a setting's name ("'x' is a required
+#: property") do not match and keep it.
+REFUSED_VALUE = re.compile(
+    r"^.*? (?=(?:is not|is too|is less than|is greater than|does not match|is a multiple|"
+    r"should be|is expected|has non-unique)\b)",
+    re.DOTALL,
+)
+
+
+def without_values(error: str) -> str:
+    """A config validation message with the refused value left out."""
+    return REFUSED_VALUE.sub("the value ", error, count=1)
+
+
 def one_line(exc: BaseException) -> str:
-    """The exception as one line: config problems joined, foreign exception types named."""
+    """The exception as one line: config problems joined (values left out), foreign exception types named."""
     if isinstance(exc, ConfigValidationError):
-        return "config: " + "; ".join(str(error) for error in (exc.errors or [str(exc)]))
+        return "config: " + "; ".join(without_values(str(error)) for error in (exc.errors or [str(exc)]))
     text = str(exc).strip()
     line = text.splitlines()[0] if text else type(exc).__name__
     if not type(exc).__module__.startswith(WORDED_MODULES) and text:

@@ -80,7 +80,8 @@ def test_config_validation_problems_are_one_line(capsys, tmp_path):
     (line,) = _error_lines(capsys)
     assert "tap-sample: error: config: " in line
     assert "'api_url' is a required property" in line
-    assert "'many' is not of type 'integer'" in line
+    assert "the value is not of type 'integer', 'null' in config['max_retries']" in line
+    assert "'many'" not in line
     assert SECRET not in line
 
 
@@ -107,3 +108,14 @@ def test_about_ignores_the_input_checks(capsys, tmp_path):
     path = _write(tmp_path, "state.json", "garbage")
     assert invoke_cli(TapSample, ["--about", "--state", path]) == 0
     assert "tap-sample" in capsys.readouterr().out
+
+
+def test_a_secret_of_the_wrong_type_is_refused_without_printing_it(capsys, tmp_path):
+    """jsonschema quotes the refused value first; a password typed as a number must not reach the log."""
+    path = _write(tmp_path, "config.json", json.dumps({"api_url": "http://127.0.0.1:9", "password": 987654321987}))
+    assert invoke_cli(TapSample, ["--config", path]) == 1
+    err = capsys.readouterr().err
+    assert "987654321987" not in err
+    (line,) = [line for line in err.splitlines() if "| ERROR" in line]
+    assert "the value is not of type 'string'" in line
+    assert "password" in line
