@@ -132,10 +132,11 @@ class StagingFree:
     """A plain connection with the target's own settings, to read back what landed."""
 
     def __init__(self, target: Any) -> None:
-        self._connector = target.default_sink_class.connector_class(config=dict(target.config))
+        # create_engine is the connector's public way to the engine its settings describe
+        self.engine = target.default_sink_class.connector_class(config=dict(target.config)).create_engine()
 
     def connect(self) -> Any:
-        return self._connector._connect()
+        return self.engine.connect()
 
 
 if __name__ == "__main__":

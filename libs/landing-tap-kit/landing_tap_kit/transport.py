@@ -104,8 +104,8 @@ class DeadlineAdapter(HTTPAdapter):
             response.close()
             raise
         # How requests itself caches a body it has read: ``response.content`` then returns it.
-        response._content = body
-        response._content_consumed = True  # type: ignore[attr-defined]
+        response._content = body  # noqa: SLF001 requests' body cache: the body was read against the deadline
+        response._content_consumed = True  # type: ignore[attr-defined]  # noqa: SLF001 requests' body cache
         response.raw.release_conn()
         return response
 
