@@ -87,9 +87,11 @@ lint: setup
 	$(BIN)/mypy emulators utilities bench
 	@set -e; for pkg in $(PACKAGES); do $(BIN)/mypy $$(ls -d $$pkg/*/ | grep -v -e /tests/ -e /hub/ -e egg-info); done
 
-# Re-pin every Python dependency of the dev venv (run after changing a pyproject.toml).
+# Re-pin every Python dependency of the dev venv (run after changing a pyproject.toml). The kit is one of
+# our own packages, installed editable by `make setup`: a path in the lock would break the plugins, which use
+# it as a pip constraints file.
 lock:
-	$(BIN)/uv pip compile -q --python-version 3.11 pyproject.toml --extra dev $(addsuffix /pyproject.toml,$(PACKAGES)) -o requirements/dev.lock
+	$(BIN)/uv pip compile -q --python-version 3.11 pyproject.toml --extra dev $(addsuffix /pyproject.toml,$(PACKAGES)) --no-emit-package landing-tap-kit -o requirements/dev.lock
 	$(BIN)/uv pip compile -q --python-version 3.11 orchestrate/airflow/requirements.in -o orchestrate/airflow/requirements.lock
 
 # Every package's tests against the newest singer-sdk release from PyPI, in a fresh venv outside the dev lock:
