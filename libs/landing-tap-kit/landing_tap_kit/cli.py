@@ -21,6 +21,7 @@ import logging
 import re
 import sys
 import typing as t
+from collections.abc import Mapping
 
 import click
 from singer_sdk import Tap
@@ -66,25 +67,38 @@ class OneLineExceptHook:
 
 
 #: jsonschema starts a refused value's message with the value itself (``987654321987 is not of type
-#: 'string' in config['password']``): what comes before the verb is replaced, so a secret typed into the
-#: wrong setting never reaches the log. Messages that start with a setting's name ("'x' is a required
-#: property") do not match and keep it.
+#: 'string' in config['password']``): for a secret setting, what comes before the verb is replaced, so a
+#: secret typed into the wrong setting never reaches the log. Other settings keep their value (it helps).
 REFUSED_VALUE = re.compile(
     r"^.*? (?=(?:is not|is too|is less than|is greater than|does not match|is a multiple|"
     r"should be|is expected|has non-unique)\b)",
     re.DOTALL,
 )
+SETTING_IN_MESSAGE = re.compile(r"config\['([^']+)'\]")
 
 
-def without_values(error: str) -> str:
-    """A config validation message with the refused value left out."""
-    return REFUSED_VALUE.sub("the value ", error, count=1)
+def secret_settings(config_jsonschema: Mapping[str, t.Any]) -> frozenset[str]:
+    """Names of the settings the schema marks secret (``th.Property(..., secret=True)``)."""
+    properties = config_jsonschema.get("properties") or {}
+    return frozenset(
+        name
+        for name, spec in properties.items()
+        if isinstance(spec, Mapping) and (spec.get("secret") or spec.get("writeOnly"))
+    )
 
 
-def one_line(exc: BaseException) -> str:
-    """The exception as one line: config problems joined (values left out), foreign exception types named."""
+def without_secret_values(error: str, secrets: frozenset[str]) -> str:
+    """A config validation message with the refused value left out when the setting is secret."""
+    if secrets & set(SETTING_IN_MESSAGE.findall(error)):
+        return REFUSED_VALUE.sub("the value ", error, count=1)
+    return error
+
+
+def one_line(exc: BaseException, secrets: frozenset[str] = frozenset()) -> str:
+    """The exception as one line: config problems joined (secret values left out), foreign types named."""
     if isinstance(exc, ConfigValidationError):
-        return "config: " + "; ".join(without_values(str(error)) for error in (exc.errors or [str(exc)]))
+        errors = exc.errors or [str(exc)]
+        return "config: " + "; ".join(without_secret_values(str(error), secrets) for error in errors)
     text = str(exc).strip()
     line = text.splitlines()[0] if text else type(exc).__name__
     if not type(exc).__module__.startswith(WORDED_MODULES) and text:
@@ -156,4 +170,4 @@ class OneLineErrorTap(Tap):
                 about=about, about_format=about_format, config=config, state=state_file, catalog=catalog_file
             )
         except ConfigValidationError as exc:
-            raise BadConfigError(one_line(exc)) from exc
+            raise BadConfigError(one_line(exc, secret_settings(cls.config_jsonschema))) from exc

@@ -80,8 +80,7 @@ def test_config_validation_problems_are_one_line(capsys, tmp_path):
     (line,) = _error_lines(capsys)
     assert "tap-sample: error: config: " in line
     assert "'api_url' is a required property" in line
-    assert "the value is not of type 'integer', 'null' in config['max_retries']" in line
-    assert "'many'" not in line
+    assert "'many' is not of type 'integer'" in line, "a value of a setting that is not secret helps: it stays"
     assert SECRET not in line
 
 

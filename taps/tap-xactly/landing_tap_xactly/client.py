@@ -21,6 +21,7 @@ from collections.abc import Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
 import backoff
+from landing_tap_kit.versions import VersionAfterFullRead
 from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
@@ -44,7 +45,7 @@ KEYSET = "keyset_key"
 Position = tuple[dt.datetime | None, tuple[Any, ...]]
 
 
-class XactlyStream(Stream):
+class XactlyStream(VersionAfterFullRead, Stream):
     """One ``xactly.xc_*`` table; incremental when it has MODIFIED_DATE and a key, else full table.
 
     State is written after every ``page_size`` rows (``STATE_MSG_FREQUENCY``) and records the last row's key
@@ -70,22 +71,6 @@ class XactlyStream(Stream):
         #: :meth:`rewind_to_written_row`).
         self.position_pending: dict[str, Any] | None = None
         self.position_written: dict[str, Any] | None = None
-
-    @property
-    @override
-    def emit_activate_version_messages(self) -> bool:
-        """Never before the records (the SDK's default moment): see :meth:`get_records`.
-
-        Loaders retire every row of older versions the moment ACTIVATE_VERSION arrives (target-snowflake
-        soft-deletes them), so announcing first and then failing mid-read left a whole summary table
-        marked deleted.
-        """
-        return False
-
-    @property
-    def announces_versions(self) -> bool:
-        """Full-table streams (the keyless summaries) replace their previous load once read completely."""
-        return self.replication_method == "FULL_TABLE" and bool(self.config.get("emit_activate_version_messages", True))
 
     @property
     def source_name(self) -> str:
@@ -139,10 +124,9 @@ class XactlyStream(Stream):
 
         A full-table stream activates its version after its last row, never earlier.
         """
-        announce = self.announces_versions
-        if announce:
-            # Records carry this version; ACTIVATE_VERSION follows only when every row was read.
-            self._stream_version = self._initialized_at // 1000
+        # Records carry this run's version; ACTIVATE_VERSION follows only when every row was read
+        # (the summaries are keyless: loaders retire what an older version held).
+        self.begin_version()
         after, since = self._start(context)
         state = self.get_context_state(context)
         keys = self.table.key
@@ -175,8 +159,7 @@ class XactlyStream(Stream):
             reader.close()
         state.pop(KEYSET, None)
         # Reached only when the last slice was read and its rows written: a failure raised above.
-        if announce and self._stream_version is not None:
-            self._write_activate_version_message(self._stream_version)
+        self.announce_version()
 
     def rewind_to_written_row(self, context: Context | None = None) -> None:
         """Point the state at the last row whose RECORD was written (called when a signal stops the run).

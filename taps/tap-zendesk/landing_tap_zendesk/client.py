@@ -30,12 +30,12 @@ from landing_tap_kit.records import FastRecordStream
 from landing_tap_kit.retries import RetryingRESTStream, RetryPolicy
 from landing_tap_kit.shaping import RecordShaper
 from landing_tap_kit.transport import prepare_session, url_without_secrets
+from landing_tap_kit.versions import VersionAfterFullRead
 from singer_sdk import Stream
 from singer_sdk.authenticators import BasicAuthenticator, BearerTokenAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError, SkippableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.pagination import BaseAPIPaginator, BaseHATEOASPaginator
-from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 from typing_extensions import override
 
 from landing_tap_zendesk import settings
@@ -200,7 +200,7 @@ class TimeExportPaginator(BaseAPIPaginator[int | None]):
         return self.last_start
 
 
-class ZendeskStream(FastRecordStream, RetryingRESTStream[Any]):
+class ZendeskStream(FastRecordStream, VersionAfterFullRead, RetryingRESTStream[Any]):
     """Base of every Zendesk Support API stream.
 
     Retries, Retry-After, the ``max_retry_seconds`` budget and the one-line give-up come from
@@ -336,26 +336,15 @@ class ZendeskStream(FastRecordStream, RetryingRESTStream[Any]):
 
     @property
     @override
-    def emit_activate_version_messages(self) -> bool:
-        # Never at the start of the stream (the SDK default): a loader soft-deletes every older row
-        # on ACTIVATE_VERSION, so a run that then died would retire rows that still exist.
-        return False
-
-    @property
-    def activates_versions(self) -> bool:
-        """Full-table streams announce their version once read completely (setting, default on)."""
-        return (
-            self.read_whole_each_run
-            and self.replication_method == REPLICATION_FULL_TABLE
-            and bool(self.config.get("emit_activate_version_messages", True))
-        )
+    def announces_versions(self) -> bool:
+        """Only lists read whole each run retire what they did not see (the kit adds full table + setting)."""
+        return self.read_whole_each_run and super().announces_versions
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """The partition's records; then, for a full-table stream read to its end, ACTIVATE_VERSION."""
         self.pages_read = 0
-        if self.activates_versions:
-            self._stream_version = self._initialized_at // 1000
+        self.begin_version()
         state = self.get_context_state(context)
         try:
             yield from super().get_records(context)
@@ -374,8 +363,7 @@ class ZendeskStream(FastRecordStream, RetryingRESTStream[Any]):
         # Reached only after the last page was read and its last record written.
         if self.plan_gated:
             state[READ_BEFORE] = True  # from now on a 403/404 here is a lost permission, not a plan without it
-        if self.activates_versions and self._stream_version is not None:
-            self._write_activate_version_message(self._stream_version)
+        self.announce_version()
 
 
 class CursorListStream(ZendeskStream):
