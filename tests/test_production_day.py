@@ -279,8 +279,9 @@ def test_every_select_pattern_and_every_hashed_stream_names_a_discovered_stream(
     plugins = extractor_definitions()
     plugin = plugins[extractor]
     parent = plugins[plugin.get("inherit_from", extractor)]
-    tap = parent["env"]["PII_TAP_EXECUTABLE"]
-    config = xactly_db(seed=1, volume=1).tap_config() if tap == "tap-xactly" else OFFLINE_DISCOVERY[tap]
+    tap = parent["env"]["PII_TAP_EXECUTABLE"]  # the console script under the launcher: landing-tap-<source>
+    name = parent["name"]
+    config = xactly_db(seed=1, volume=1).tap_config() if name == "tap-xactly" else OFFLINE_DISCOVERY[name]
     streams = discovered(tap, config, tmp_path)
 
     for text in plugin.get("select", parent.get("select", [])):
