@@ -19,11 +19,15 @@ demo: setup plugins
 	umask 077 && $(BIN)/python scripts/demo.py
 
 # Each package's tests run in their own session from their own folder, as they would standalone;
-# the root session runs the cross-tap tests under tests/.
+# the root session runs the cross-tap tests under tests/. The release check (mostly building and installing
+# wheels, its own free ports) runs beside them to keep CI short; its log is printed at the end.
 test: setup plugins airflow-setup fakesnow-setup lint
-	@set -e; for pkg in $(PACKAGES); do echo "==> pytest $$pkg"; (cd $$pkg && $(CURDIR)/$(BIN)/python -m pytest); done
-	@echo "==> pytest tests (end to end)"; $(BIN)/python -m pytest
-	@echo "==> release check"; $(BIN)/python scripts/release_check.py
+	@mkdir -p output; $(BIN)/python scripts/release_check.py > output/release-check.log 2>&1 & release=$$!; \
+	trap 'kill $$release 2>/dev/null || true' EXIT; set -e; \
+	for pkg in $(PACKAGES); do echo "==> pytest $$pkg"; (cd $$pkg && $(CURDIR)/$(BIN)/python -m pytest); done; \
+	echo "==> pytest tests (end to end)"; $(BIN)/python -m pytest --durations=15; \
+	echo "==> release check (ran beside the tests; full log: output/release-check.log)"; \
+	if wait $$release; then tail -n 8 output/release-check.log; else cat output/release-check.log; exit 1; fi
 
 # What a release publishes, built and installed the way a stranger would: each wheel alone in a fresh venv on
 # the lowest and highest supported Python, and all four beside singer-io's tap-zendesk (RELEASING.md).
