@@ -26,6 +26,26 @@ if t.TYPE_CHECKING:
     from singer_sdk import Tap
 
 
+#: Network variables a developer's shell may carry; tests set the ones they need explicitly.
+NETWORK_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "SSL_CERT_FILE",
+)
+
+
+def clean_environment(**variables: str) -> dict[str, str]:
+    """The current process's environment without network variables (either case), plus ``variables``."""
+    names = {n for v in NETWORK_VARIABLES for n in (v, v.lower())}
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    env.update(variables)
+    return env
+
+
 def catalog_selecting(
     catalog: Mapping[str, t.Any], streams: Iterable[str], *, deselect: Mapping[str, Iterable[str]] | None = None
 ) -> dict[str, t.Any]:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -9,27 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from landing_tap_kit import testing
 
 KIT = Path(__file__).resolve().parents[1]
 SAMPLE_TAP = [sys.executable, "-m", "tests.sample_tap"]
-NETWORK_VARIABLES = (
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "NO_PROXY",
-    "REQUESTS_CA_BUNDLE",
-    "CURL_CA_BUNDLE",
-    "SSL_CERT_FILE",
-)
 
 
 def clean_environment(**variables: str) -> dict[str, str]:
-    """This process's environment without network variables (either case), plus ``variables``."""
-    names = {n for v in NETWORK_VARIABLES for n in (v, v.lower())}
-    env = {k: v for k, v in os.environ.items() if k not in names}
-    env["PYTHONPATH"] = str(KIT)
-    env.update(variables)
-    return env
+    """The kit's network-free environment, with the sample tap importable from this folder."""
+    return testing.clean_environment(**{"PYTHONPATH": str(KIT), **variables})
 
 
 @dataclass

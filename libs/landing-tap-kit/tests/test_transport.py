@@ -7,9 +7,8 @@ import json
 import pytest
 import requests
 from landing_tap_kit.stub_servers import ForwardProxy, Page, StubServer, self_signed_certificate
+from landing_tap_kit.testing import NETWORK_VARIABLES
 from landing_tap_kit.transport import CertificateError, describe_request_error, environment_session
-
-from tests.conftest import NETWORK_VARIABLES
 
 BODY = json.dumps({"data": [{"id": 1, "name": "one"}] * 20}).encode()
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from landing_tap_kit.testing import clean_environment
 
 from emulators.zengrc import DEFAULT_KEY_ID as KEY_ID
 from emulators.zengrc import DEFAULT_KEY_SECRET as KEY_SECRET
@@ -45,26 +46,6 @@ class TapRun:
 
     def error_lines(self) -> list[str]:
         return [line for line in self.log.splitlines() if "| ERROR" in line]
-
-
-#: Network variables a developer's shell may carry; tests set the ones they need explicitly.
-NETWORK_VARIABLES = (
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "NO_PROXY",
-    "REQUESTS_CA_BUNDLE",
-    "CURL_CA_BUNDLE",
-    "SSL_CERT_FILE",
-)
-
-
-def clean_environment(**variables: str) -> dict[str, str]:
-    """This process's environment without network variables (either case), plus ``variables``."""
-    names = {n for v in NETWORK_VARIABLES for n in (v, v.lower())}
-    env = {k: v for k, v in os.environ.items() if k not in names}
-    env.update(variables)
-    return env
 
 
 def run_tap(
