@@ -71,6 +71,7 @@ class XactlyStream(VersionAfterFullRead, Stream):
         #: :meth:`rewind_to_written_row`).
         self.position_pending: dict[str, Any] | None = None
         self.position_written: dict[str, Any] | None = None
+        self.stop_if_requested = tap.stop_if_requested
 
     @property
     def source_name(self) -> str:
@@ -150,6 +151,7 @@ class XactlyStream(VersionAfterFullRead, Stream):
                     self.position_pending = row
                     yield row
                     self.position_written = row
+                    self.stop_if_requested()
                 if slice_size is None or len(rows) < slice_size:
                     break
                 last = rows[-1]
@@ -161,17 +163,17 @@ class XactlyStream(VersionAfterFullRead, Stream):
         # Reached only when the last slice was read and its rows written: a failure raised above.
         self.announce_version()
 
-    def rewind_to_written_row(self, context: Context | None = None) -> None:
-        """Point the state at the last row whose RECORD was written (called when a signal stops the run).
+    def rewind_to_written_row(self) -> None:
+        """Point the state at the last row whose RECORD was written (a signal is stopping the run).
 
         The keyset key is set before a row is handed to the SDK, so that the STATE the SDK writes right after
-        that row's RECORD names it; a signal arriving in between would otherwise leave a state naming a row
-        that never left. Rewound, a resumed run re-reads at most that one row.
+        that row's RECORD names it; a stop between the two would otherwise leave a state naming a row that
+        never left. Rewound, a resumed run re-reads at most that one row.
         """
         pending, written = self.position_pending, self.position_written
         if pending is None or pending is written or not self.table.key:
             return
-        state = self.get_context_state(context)
+        state = self.get_context_state(None)
         if written is None:
             state.pop(KEYSET, None)
             return
@@ -241,6 +243,7 @@ class ResumableScan:
                 self.queries_opened += 1
             return client.fetch(self.scan, size, doing)
 
+        stream.stop_if_requested()
         try:
             rows = read()
         except TransientDatabaseError as exc:

@@ -298,6 +298,8 @@ class JdbcClient:
         self.settings = settings
         self._connection: dbapi2.Connection | None = None
         self._thread: _JavaThread | None = None
+        #: True while the main thread waits for a JDBC call (so it is writing no message: see tap.py).
+        self.waiting = False
 
     def connect(self, doing: str) -> Any:
         """The open ``java.sql.Connection``, connecting first if needed, within ``connect_timeout``."""
@@ -339,6 +341,7 @@ class JdbcClient:
         if self._thread is None:
             self._thread = _JavaThread()
         future = self._thread.submit(work)
+        self.waiting = True
         try:
             return future.result(timeout=timeout)
         except FutureTimeout:
@@ -346,6 +349,8 @@ class JdbcClient:
             self._thread, self._connection = None, None
             _abandon(future)
             raise TransientDatabaseError(timed_out) from None
+        finally:
+            self.waiting = False
 
     def _connect(self, doing: str) -> Any:
         if self._connection is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -144,3 +145,40 @@ def test_a_run_stopped_by_sigterm_mid_table_resumes_from_its_last_state_without_
     assert len(before) < len(truth)
     assert set(before) | set(after) == truth, "rows lost across the stop"
     assert len(before) + len(after) - len(truth) <= 1, "more than the one row a stop may repeat"
+
+
+def test_a_stop_signal_at_any_moment_leaves_a_final_state_naming_the_last_row_written(tmp_path: Path, xactly_db):
+    """Whatever the tap is doing when SIGTERM lands, its last message is a STATE naming its last RECORD's row.
+
+    The signal lands at varied moments: while the tap waits on the source, between rows, and inside the write
+    of a message (the reader pauses, so the pipe fills and the tap blocks mid-write, as behind a loader that
+    is committing). A handler that wrote its state from inside that write lost it (the buffered stream
+    refuses a second writer) and the resumed run repeated up to ``page_size`` rows.
+    """
+    emu = xactly_db(seed=11, volume=4000, tables=["xc_credit_held"])
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(emu.tap_config(page_size=250)))
+    catalog_path = tmp_path / "catalog.json"
+    catalog_path.write_text(json.dumps(catalog_of(emu, "xc_credit_held")))
+    command = [TAP, "--config", str(config_path), "--catalog", str(catalog_path)]
+    for stop_after, pause in [(300, 0.0), (650, 0.001), (900, 0.01), (1250, 0.05), (1600, 0.0), (2000, 0.2)]:
+        messages: list[dict[str, Any]] = []
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
+            assert process.stdout is not None
+            try:
+                for line in process.stdout:
+                    messages.append(json.loads(line))
+                    if sum(m["type"] == "RECORD" for m in messages) == stop_after:
+                        time.sleep(pause)
+                        process.send_signal(signal.SIGTERM)
+                        break
+                messages += [json.loads(line) for line in process.stdout]
+                process.wait(timeout=60)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+        assert process.returncode == 143, stop_after
+        records = [m["record"]["CREDIT_HELD_ID"] for m in messages if m["type"] == "RECORD"]
+        assert messages[-1]["type"] == "STATE", f"stopped after {len(records)} rows without a final state"
+        bookmark = messages[-1]["value"]["bookmarks"]["xc_credit_held"]
+        assert bookmark["keyset_key"] == [records[-1]], f"stopped after {len(records)} rows"
