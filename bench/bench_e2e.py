@@ -66,17 +66,39 @@ class Summary:
     key_checksum: str
 
 
+@dataclass(frozen=True)
+class CellSummary:
+    """Adaptive exportData's ground truth for the calls a run made: cells (one landed row each) and their sum."""
+
+    cells: int
+    value_sum: float
+
+
 #: Per emulator collection: every record (small volumes, Xactly) or its summary.
-Truth = dict[str, list[dict[str, Any]] | Summary]
+Truth = dict[str, list[dict[str, Any]] | Summary | CellSummary]
+
+
+def _no_run_truth() -> Truth:
+    return {}
+
+
+def _nothing_to_forget() -> None:
+    """Emulators whose truth does not depend on what a run asked for keep no request log to clear."""
 
 
 @dataclass
 class RunningEmulator:
-    """An emulator process: what Meltano needs to reach it, and what a complete load must hold."""
+    """An emulator process: what Meltano needs to reach it, and what a complete load must hold.
+
+    ``run_truth`` is the part of the truth that depends on what the run asked for (Adaptive's exportData
+    answers the calls the tap made), read after each job; ``forget_requests`` clears the log it reads.
+    """
 
     process: subprocess.Popen[str]
     env: dict[str, str]
     truth: Callable[[], Truth]
+    run_truth: Callable[[], Truth] = _no_run_truth
+    forget_requests: Callable[[], None] = _nothing_to_forget
 
 
 def _start_process(command: list[str]) -> tuple[subprocess.Popen[str], str]:
@@ -92,7 +114,7 @@ def _start_process(command: list[str]) -> tuple[subprocess.Popen[str], str]:
 
 
 def _http_truth(url: str) -> Callable[[], Truth]:
-    """The emulator's summaries (count + sorted-key checksum, any volume), or every record from older ones."""
+    """The emulator's summaries (count + sorted-key checksum, any volume), else every record it serves."""
 
     def truth() -> Truth:
         try:
@@ -102,7 +124,8 @@ def _http_truth(url: str) -> Callable[[], Truth]:
             if exc.code != 404:
                 raise
         else:
-            return {name: Summary(int(s["count"]), str(s["key_checksum"])) for name, s in summaries.items()}
+            if summaries:  # an emulator without seeded collections (Adaptive's metadata) answers {}
+                return {name: Summary(int(s["count"]), str(s["key_checksum"])) for name, s in summaries.items()}
         with urllib.request.urlopen(url + "/_emulator/truth", timeout=3600) as response:
             records: dict[str, list[dict[str, Any]]] = json.load(response)
         return dict(records)
@@ -120,6 +143,39 @@ def http_emulator(name: str, url_variable: str, api_path: str, *options: str) ->
         return RunningEmulator(proc, {url_variable: url + api_path}, _http_truth(url))
 
     return start
+
+
+def adaptive_emulator(volume: int, _: Path) -> RunningEmulator:
+    """Adaptive's metadata summaries, plus exportData's truth for the very calls each job made.
+
+    The cells depend on the call (versions, accounts, levels, periods the tap asked for), so after each job
+    every exportData body in the emulator's request log is answered again by ``/_emulator/export_summary``
+    (cells and their numeric sum, no rows held) and summed.
+    """
+    command = [str(BIN / "python"), "-m", "emulators", "serve", "adaptive", "--volume", str(volume), "--port", "0"]
+    proc, url = _start_process(command)
+
+    def export_truth() -> Truth:
+        with urllib.request.urlopen(url + "/_emulator/requests", timeout=600) as response:
+            bodies = [str(r.get("body") or "") for r in json.load(response)]
+        cells, value_sum = 0, 0.0
+        for body in bodies:
+            if 'method="exportData"' not in body:
+                continue
+            request = urllib.request.Request(
+                url + "/_emulator/export_summary", data=body.encode(), headers={"Content-Type": "text/xml"}
+            )
+            with urllib.request.urlopen(request, timeout=3600) as response:
+                summary = json.load(response)
+            cells += int(summary["cells"])
+            value_sum += float(summary["value_sum"])
+        return {"export_data": CellSummary(cells, round(value_sum, 2))}
+
+    def forget() -> None:
+        request = urllib.request.Request(url + "/_emulator/requests", method="DELETE")
+        urllib.request.urlopen(request, timeout=60).close()
+
+    return RunningEmulator(proc, {"TAP_ADAPTIVE_API_URL": url + "/api/v38"}, _http_truth(url), export_truth, forget)
 
 
 def xactly_emulator(volume: int, workdir: Path) -> RunningEmulator:
@@ -160,7 +216,7 @@ SOURCES: dict[str, Source] = {
         "adaptive-to-warehouse",
         "tap-adaptive",
         "landing-tap-adaptive",
-        http_emulator("adaptive", "TAP_ADAPTIVE_API_URL", "/api/v38"),
+        adaptive_emulator,
         1_000,
     ),
     "zendesk": Source(
@@ -361,6 +417,17 @@ def check_warehouse(path: Path, truth: Truth) -> dict[str, Any]:
             if name not in tables:
                 continue
             key = keys.get(name, [])
+            if isinstance(expected, CellSummary):
+                count, total = con.execute(f"SELECT count(*), coalesce(sum(value), 0) FROM {tables[name]}").fetchone()  # type: ignore[misc]
+                checked[name] = {
+                    "truth_rows": expected.cells,
+                    "landed_rows": int(count),
+                    "truth_value_sum": expected.value_sum,
+                    "landed_value_sum": round(float(total), 2),
+                    "ok": int(count) == expected.cells
+                    and abs(float(total) - expected.value_sum) <= 1e-6 * max(1.0, abs(expected.value_sum)),
+                }
+                continue
             if isinstance(expected, Summary):
                 entry: dict[str, Any] = {"truth_rows": expected.count, "landed_rows": landed[name], "key": key}
                 entry["ok"] = landed[name] == expected.count
@@ -437,8 +504,9 @@ def bench_source(name: str, volume: int, rounds: int, workdir: Path) -> dict[str
         for round_number in range(rounds):
             sandbox = folder / f"round-{round_number}"
             env = sandbox_env(sandbox, pycache, emulator.env)
+            emulator.forget_requests()
             e2e = run_measured("meltano run", [MELTANO, "run", source.job], env, emulator_proc)
-            check = check_warehouse(sandbox / "warehouse.duckdb", truth)
+            check = check_warehouse(sandbox / "warehouse.duckdb", {**truth, **emulator.run_truth()})
             e2e["records"] = check["landed_rows"]
             e2e["records_per_second"] = round(check["landed_rows"] / e2e["seconds"], 1)
             e2e_runs.append(e2e)
