@@ -24,6 +24,8 @@ import singer_sdk.singerlib as singer
 from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
+from landing_tap_kit.stopping import STOP
+
 if sys.version_info >= (3, 12):
     from typing import override
 else:
@@ -57,6 +59,8 @@ class FastRecordStream(Stream):
     # and its messages. Its body is checked against the SDK's by each tap's contract test (make sdk-canary).
     @override
     def _generate_record_messages(self, record: Record) -> Generator[singer.RecordMessage, None, None]:
+        if STOP.signal is not None:  # a record boundary: the previous record and its state were written
+            STOP.stop_here_if_asked()
         if not self.takes_fast_record_path:
             yield from super()._generate_record_messages(record)
             return

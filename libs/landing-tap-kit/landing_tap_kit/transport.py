@@ -28,6 +28,8 @@ from singer_sdk.exceptions import FatalAPIError
 from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
 from urllib3.exceptions import SSLError as Urllib3SSLError
 
+from landing_tap_kit.stopping import waiting_on_source
+
 if sys.version_info >= (3, 12):
     from typing import override
 else:
@@ -92,17 +94,18 @@ class DeadlineAdapter(HTTPAdapter):
         cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
         proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        """Send, then read the body as it arrives until the deadline."""
+        """Send, then read the body as it arrives until the deadline (a stop signal meanwhile acts at once)."""
         limit = self.seconds if self.seconds is not None else (timeout[0] if isinstance(timeout, tuple) else timeout)
-        if limit is None or stream:
-            return self._send(request, stream, timeout, verify, cert, proxies)
-        started = time.monotonic()
-        response = self._send(request, True, limit, verify, cert, proxies)
-        try:
-            body = read_body_before(response, started + limit, limit)
-        except BaseException:
-            response.close()
-            raise
+        with waiting_on_source():
+            if limit is None or stream:
+                return self._send(request, stream, timeout, verify, cert, proxies)
+            started = time.monotonic()
+            response = self._send(request, True, limit, verify, cert, proxies)
+            try:
+                body = read_body_before(response, started + limit, limit)
+            except BaseException:
+                response.close()
+                raise
         # How requests itself caches a body it has read: ``response.content`` then returns it.
         response._content = body  # noqa: SLF001 requests' body cache: the body was read against the deadline
         response._content_consumed = True  # type: ignore[attr-defined]  # noqa: SLF001 requests' body cache

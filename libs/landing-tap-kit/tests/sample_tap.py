@@ -14,6 +14,7 @@ from landing_tap_kit.cli import OneLineErrorTap
 from landing_tap_kit.records import FastRecordStream
 from landing_tap_kit.retries import RetryingRESTStream, RetryPolicy
 from landing_tap_kit.shaping import EXTRA_FIELDS_PROPERTY, RecordShaper
+from landing_tap_kit.stopping import StoppableTap
 from landing_tap_kit.transport import prepare_session
 from landing_tap_kit.versions import VersionAfterFullRead
 from singer_sdk import typing as th
@@ -83,7 +84,7 @@ class ThingsStream(FastRecordStream, VersionAfterFullRead, RetryingRESTStream["P
         return self.shaper.shape(row)
 
 
-class TapSample(OneLineErrorTap):
+class TapSample(StoppableTap, OneLineErrorTap):
     name = "tap-sample"
     known_stream_names = ("things",)
     config_jsonschema = th.PropertiesList(

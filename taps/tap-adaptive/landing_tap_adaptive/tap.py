@@ -5,6 +5,7 @@ from __future__ import annotations
 import typing as t
 
 from landing_tap_kit.cli import OneLineErrorTap
+from landing_tap_kit.stopping import StoppableTap
 from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
@@ -58,7 +59,7 @@ def _number(name: str, default: float, title: str, description: str, *, integer:
     )
 
 
-class TapAdaptive(OneLineErrorTap):
+class TapAdaptive(StoppableTap, OneLineErrorTap):
     """Singer tap for Workday Adaptive Planning (all 23 export methods GitLab's operators load)."""
 
     name = "tap-adaptive"

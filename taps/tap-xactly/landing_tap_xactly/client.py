@@ -21,6 +21,7 @@ from collections.abc import Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
 import backoff
+from landing_tap_kit.stopping import STOP
 from landing_tap_kit.versions import VersionAfterFullRead
 from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -67,11 +68,6 @@ class XactlyStream(VersionAfterFullRead, Stream):
         self.replication_key = table.replication_key
         self.page_size = int(self.config.get("page_size", 10_000))
         self.STATE_MSG_FREQUENCY = self.page_size
-        #: The row last handed to the SDK, and the last one whose RECORD is known written (see
-        #: :meth:`rewind_to_written_row`).
-        self.position_pending: dict[str, Any] | None = None
-        self.position_written: dict[str, Any] | None = None
-        self.stop_if_requested = tap.stop_if_requested
 
     @property
     def source_name(self) -> str:
@@ -148,10 +144,10 @@ class XactlyStream(VersionAfterFullRead, Stream):
                 for row in rows:
                     if keys:
                         state[KEYSET] = [row[k] for k in keys]
-                    self.position_pending = row
                     yield row
-                    self.position_written = row
-                    self.stop_if_requested()
+                    # The row's RECORD and any STATE naming it are written: a stop may act here.
+                    if STOP.signal is not None:
+                        STOP.stop_here_if_asked()
                 if slice_size is None or len(rows) < slice_size:
                     break
                 last = rows[-1]
@@ -162,24 +158,6 @@ class XactlyStream(VersionAfterFullRead, Stream):
         state.pop(KEYSET, None)
         # Reached only when the last slice was read and its rows written: a failure raised above.
         self.announce_version()
-
-    def rewind_to_written_row(self) -> None:
-        """Point the state at the last row whose RECORD was written (a signal is stopping the run).
-
-        The keyset key is set before a row is handed to the SDK, so that the STATE the SDK writes right after
-        that row's RECORD names it; a stop between the two would otherwise leave a state naming a row that
-        never left. Rewound, a resumed run re-reads at most that one row.
-        """
-        pending, written = self.position_pending, self.position_written
-        if pending is None or pending is written or not self.table.key:
-            return
-        state = self.get_context_state(None)
-        if written is None:
-            state.pop(KEYSET, None)
-            return
-        state[KEYSET] = [written[k] for k in self.table.key]
-        if self.replication_key:
-            state["replication_key_value"] = written[self.replication_key]
 
     def wait_generator(self) -> Generator[float, None, None]:
         """1 s, 2 s, 4 s ... capped at 60 s (``retry_initial_seconds`` scales it, for fast tests)."""
@@ -243,7 +221,6 @@ class ResumableScan:
                 self.queries_opened += 1
             return client.fetch(self.scan, size, doing)
 
-        stream.stop_if_requested()
         try:
             rows = read()
         except TransientDatabaseError as exc:

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 import jpype
 from jpype import dbapi2
+from landing_tap_kit.stopping import waiting_on_source
 
 from landing_tap_xactly.errors import ConfigError, MissingTableError, TransientDatabaseError, XactlyError
 
@@ -298,8 +299,6 @@ class JdbcClient:
         self.settings = settings
         self._connection: dbapi2.Connection | None = None
         self._thread: _JavaThread | None = None
-        #: True while the main thread waits for a JDBC call (so it is writing no message: see tap.py).
-        self.waiting = False
 
     def connect(self, doing: str) -> Any:
         """The open ``java.sql.Connection``, connecting first if needed, within ``connect_timeout``."""
@@ -341,16 +340,14 @@ class JdbcClient:
         if self._thread is None:
             self._thread = _JavaThread()
         future = self._thread.submit(work)
-        self.waiting = True
         try:
-            return future.result(timeout=timeout)
+            with waiting_on_source():  # a stop signal meanwhile acts at once (landing_tap_kit.stopping)
+                return future.result(timeout=timeout)
         except FutureTimeout:
             # The call is stuck in the driver: abandon its thread and connection, never wait on them again.
             self._thread, self._connection = None, None
             _abandon(future)
             raise TransientDatabaseError(timed_out) from None
-        finally:
-            self.waiting = False
 
     def _connect(self, doing: str) -> Any:
         if self._connection is None:

@@ -7,18 +7,14 @@ driver call stuck past its deadline).
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import re
-import signal
 import sys
-import threading
 import weakref
-from types import FrameType
 from typing import Any
 
 from landing_tap_kit.cli import BadConfigError, OneLineErrorTap
+from landing_tap_kit.stopping import StoppableTap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
@@ -39,12 +35,10 @@ DEFAULT_DRIVER_CLASS = "com.xactly.connect.jdbc.Driver"
 #: Numeric settings take a JSON number or a numeric string: Meltano sends a setting without a numeric
 #: ``kind`` as text, and cannot send ``kind: decimal`` at all (it JSON-encodes a Decimal and crashes).
 INTEGER = th.CustomType({"type": ["integer", "string"], "pattern": r"^\s*[0-9]+\s*$"})
-#: How long a stop signal waits for the row being written before the run ends without a final state.
-STOP_GRACE_SECONDS = 30.0
 NUMBER = th.CustomType({"type": ["number", "string"], "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*$"})
 
 
-class TapXactly(OneLineErrorTap):
+class TapXactly(StoppableTap, OneLineErrorTap):
     """Xactly Incent ``xactly.xc_*`` tables through Xactly Connect's JDBC driver."""
 
     name = "tap-xactly"
@@ -169,8 +163,6 @@ class TapXactly(OneLineErrorTap):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._client: jdbc.JdbcClient | None = None
-        #: The streams made by discover_streams, for the stop signal handler (which must not discover).
-        self.table_streams: list[XactlyStream] = []
         super().__init__(*args, **kwargs)
 
     @property
@@ -205,8 +197,7 @@ class TapXactly(OneLineErrorTap):
             tables = [self._from_catalog_entry(entry) for entry in self.input_catalog.streams]
         else:
             tables = discovery.discover(self.client, self.config.get("schema", "xactly"), include, exclude)
-        self.table_streams = [XactlyStream(self, table, self.client) for table in tables]
-        return self.table_streams
+        return [XactlyStream(self, table, self.client) for table in tables]
 
     @staticmethod
     def _from_catalog_entry(entry: Any) -> discovery.TableInfo:
@@ -232,59 +223,6 @@ class TapXactly(OneLineErrorTap):
             names = sorted({name for error in errors for name in re.findall(r"config\['([^']+)'\]", error)})
             problem = f"invalid value for setting {', '.join(names)}" if names else "invalid config"
             raise ConfigError(f"{problem}: see its type in `landing-tap-xactly --about`") from None
-
-    #: A stop signal not yet acted on: it arrived while the main thread may have been writing a message.
-    pending_stop_signal: int | None = None
-
-    @override
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
-        """SIGTERM/SIGINT: final state, one line, exit 128 + signal number.
-
-        The SDK's handler writes the state and exits 0; a scheduler must see a stopped run as failed. Python
-        runs the handler in the main thread between two bytecodes, which may be inside the write of a
-        message (blocked on a full pipe while the loader commits): writing the state there would be refused
-        (``RuntimeError: reentrant call``, ``BufferError`` from the SDK's shared encoding buffer) or, worse,
-        overwrite the bytes of the message being written. So the state is written at once only while the
-        main thread waits on the source (``JdbcClient.waiting``, most of a stop's chances), otherwise at the
-        next row boundary (:meth:`stop_if_requested`, microseconds away unless the pipe is full). A second
-        signal, or ``STOP_GRACE_SECONDS`` without reaching a boundary, ends the run without a final state: the
-        last STATE written still names only rows whose RECORD left.
-        """
-        if self.pending_stop_signal is not None:
-            self._stop(signum, write_state=False)
-        self.pending_stop_signal = signum
-        if not self.emitted_rows or (self._client is not None and self._client.waiting):
-            self.stop_if_requested()
-        grace = threading.Timer(STOP_GRACE_SECONDS, self._stop, (signum,), {"write_state": False})
-        grace.daemon = True
-        grace.start()
-
-    def stop_if_requested(self) -> None:
-        """Act on a pending stop signal (called where no message is being written: between rows and reads)."""
-        if self.pending_stop_signal is not None:
-            self._stop(self.pending_stop_signal, write_state=self.emitted_rows)
-
-    @property
-    def emitted_rows(self) -> bool:
-        """Whether any row was handed on: before that (discovery, connecting) there is no state to write."""
-        return any(stream.position_pending is not None for stream in self.table_streams)
-
-    def _stop(self, signum: int, *, write_state: bool) -> None:
-        """End the run as stopped; the state first names each stream's last row whose RECORD was written.
-
-        ``os._exit`` because a JDBC call may still be stuck in its thread (jdbc._JavaThread), and an orderly
-        JVM shutdown would wait for it.
-        """
-        if write_state:
-            with contextlib.suppress(Exception):  # the one line and the exit status below say it stopped
-                for table_stream in self.table_streams:
-                    table_stream.rewind_to_written_row()
-                self.state_writer.write_state(self.state)
-        self.logger.error("tap-xactly stopped by %s", signal.Signals(signum).name)
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(OSError, ValueError):
-                stream.flush()
-        os._exit(128 + signum)
 
 
 def _check_numbers(config: Any) -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from landing_tap_kit import inputs
 from landing_tap_kit.cli import OneLineErrorTap
 from landing_tap_kit.gc_tuning import relax_garbage_collection
+from landing_tap_kit.stopping import StoppableTap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
 
-class TapZendesk(OneLineErrorTap):
+class TapZendesk(StoppableTap, OneLineErrorTap):
     """Zendesk Support tap: the singer-io tap's streams on the Meltano Singer SDK, any API host."""
 
     name = "tap-zendesk"

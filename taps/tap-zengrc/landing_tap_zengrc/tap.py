@@ -6,6 +6,7 @@ import sys
 import typing as t
 
 from landing_tap_kit.cli import OneLineErrorTap
+from landing_tap_kit.stopping import StoppableTap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 
@@ -34,7 +35,7 @@ NUMBER = th.CustomType({"type": ["number", "string"], "pattern": r"^\s*[0-9]+(\.
 INTEGER = th.CustomType({"type": ["integer", "string"], "pattern": r"^\s*[0-9]+\s*$"})
 
 
-class TapZenGRC(OneLineErrorTap):
+class TapZenGRC(StoppableTap, OneLineErrorTap):
     """Extracts every ZenGRC collection; settings are drop-in for GitLab's tap-zengrc (base_url, username, password)."""
 
     name = "tap-zengrc"
