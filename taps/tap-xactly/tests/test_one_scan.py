@@ -110,29 +110,42 @@ def test_a_dropped_connection_costs_one_fresh_keyset_query_from_the_last_emitted
     assert " WHERE (MODIFIED_DATE > ? OR (MODIFIED_DATE = ? AND (CREDIT_ID > ?)))" in continuation
 
 
-def test_a_run_stopped_by_sigterm_mid_table_resumes_from_its_last_state_without_loss(tmp_path: Path, xactly_db):
-    """The final STATE written on SIGTERM names a row whose RECORD left; the resumed run repeats at most it."""
-    emu = xactly_db(seed=11, volume=6000, tables=["xc_credit_held"])
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(emu.tap_config(page_size=250)))
-    catalog_path = tmp_path / "catalog.json"
-    catalog_path.write_text(json.dumps(catalog_of(emu, "xc_credit_held")))
-    command = [TAP, "--config", str(config_path), "--catalog", str(catalog_path)]
-    first: list[dict[str, Any]] = []
+def _stopped_by_sigterm(command: list[str], stop_after_records: int, pause: float = 0.0) -> tuple[int, list[Any]]:
+    """Run the tap, SIGTERM it after reading ``stop_after_records`` RECORDs (and ``pause`` s), read the rest."""
+    messages: list[dict[str, Any]] = []
+    records = 0
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
         assert process.stdout is not None
         try:
             for line in process.stdout:
-                first.append(json.loads(line))
-                if sum(m["type"] == "RECORD" for m in first) == 1000:
+                messages.append(json.loads(line))
+                records += messages[-1]["type"] == "RECORD"
+                if records == stop_after_records:
+                    time.sleep(pause)  # a pause lets the pipe fill: the tap blocks inside a write
                     process.send_signal(signal.SIGTERM)
                     break
-            first += [json.loads(line) for line in process.stdout]
+            messages += [json.loads(line) for line in process.stdout]
             process.wait(timeout=60)
         finally:
             if process.poll() is None:
                 process.kill()
-    assert process.returncode == 143, "the tap must still have been reading when stopped"
+    return process.returncode, messages
+
+
+def _credit_held_command(emu: Any, tmp_path: Path) -> list[str]:
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(emu.tap_config(page_size=250)))
+    catalog_path = tmp_path / "catalog.json"
+    catalog_path.write_text(json.dumps(catalog_of(emu, "xc_credit_held")))
+    return [TAP, "--config", str(config_path), "--catalog", str(catalog_path)]
+
+
+def test_a_run_stopped_by_sigterm_mid_table_resumes_from_its_last_state_without_loss(tmp_path: Path, xactly_db):
+    """The final STATE written on SIGTERM names a row whose RECORD left; the resumed run repeats at most it."""
+    emu = xactly_db(seed=11, volume=6000, tables=["xc_credit_held"])
+    command = _credit_held_command(emu, tmp_path)
+    returncode, first = _stopped_by_sigterm(command, 1000)
+    assert returncode == 143, "the tap must still have been reading when stopped"
     state = [m["value"] for m in first if m["type"] == "STATE"][-1]
     state_path = tmp_path / "state.json"
     state_path.write_text(json.dumps(state))
@@ -156,28 +169,10 @@ def test_a_stop_signal_at_any_moment_leaves_a_final_state_naming_the_last_row_wr
     refuses a second writer) and the resumed run repeated up to ``page_size`` rows.
     """
     emu = xactly_db(seed=11, volume=4000, tables=["xc_credit_held"])
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(emu.tap_config(page_size=250)))
-    catalog_path = tmp_path / "catalog.json"
-    catalog_path.write_text(json.dumps(catalog_of(emu, "xc_credit_held")))
-    command = [TAP, "--config", str(config_path), "--catalog", str(catalog_path)]
+    command = _credit_held_command(emu, tmp_path)
     for stop_after, pause in [(300, 0.0), (650, 0.001), (900, 0.01), (1250, 0.05), (1600, 0.0), (2000, 0.2)]:
-        messages: list[dict[str, Any]] = []
-        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
-            assert process.stdout is not None
-            try:
-                for line in process.stdout:
-                    messages.append(json.loads(line))
-                    if sum(m["type"] == "RECORD" for m in messages) == stop_after:
-                        time.sleep(pause)
-                        process.send_signal(signal.SIGTERM)
-                        break
-                messages += [json.loads(line) for line in process.stdout]
-                process.wait(timeout=60)
-            finally:
-                if process.poll() is None:
-                    process.kill()
-        assert process.returncode == 143, stop_after
+        returncode, messages = _stopped_by_sigterm(command, stop_after, pause)
+        assert returncode == 143, stop_after
         records = [m["record"]["CREDIT_HELD_ID"] for m in messages if m["type"] == "RECORD"]
         assert messages[-1]["type"] == "STATE", f"stopped after {len(records)} rows without a final state"
         bookmark = messages[-1]["value"]["bookmarks"]["xc_credit_held"]
