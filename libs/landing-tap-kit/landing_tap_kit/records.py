@@ -55,6 +55,20 @@ class FastRecordStream(Stream):
             return False
         return all(selected for breadcrumb, selected in self.mask.items() if breadcrumb)
 
+    #: Whether this stream's SCHEMA message went out in this run.
+    schema_written = False
+
+    # The SDK's ``sync`` writes SCHEMA each time it is called, and a child stream's ``sync`` runs once per parent
+    # record: Zendesk's audits and comments sent 2.6 identical SCHEMA messages per ticket (a fifth of the tap's
+    # CPU, and every one relayed, mapped and re-read by the loader). Once per stream and run is what loaders
+    # expect; ``Tap.write_schemas`` (``--test=schema``) still writes each once.
+    @override
+    def _write_schema_message(self) -> None:
+        if self.schema_written:
+            return
+        super()._write_schema_message()
+        self.schema_written = True
+
     # The one private SDK seam of the kit: the SDK has no public hook between a post-processed record
     # and its messages. Its body is checked against the SDK's by each tap's contract test (make sdk-canary).
     @override

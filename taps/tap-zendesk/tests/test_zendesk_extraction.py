@@ -220,3 +220,17 @@ def test_api_token_is_sent_as_basic_email_slash_token(emulator, tmp_path):
 
 def _rule(**fields):
     return FaultRule.from_dict(fields)
+
+
+def test_each_stream_sends_its_schema_once_however_many_tickets_its_children_follow(emulator, tmp_path):
+    """The SDK wrote a child stream's SCHEMA at every parent record: 2.6 identical messages per ticket."""
+    server = emulator("zendesk", seed=10, volume=30)
+    run = run_tap(tmp_path, tap_config(server.url), select={"tickets", "ticket_audits", "ticket_comments"})
+    assert run.returncode == 0, run.lines("ERROR")
+    schemas = [m["stream"] for m in run.messages if m["type"] == "SCHEMA"]
+    assert sorted(schemas) == ["ticket_audits", "ticket_comments", "tickets"]
+    audited_tickets = {r["ticket_id"] for r in run.records("ticket_audits")}
+    assert len(audited_tickets) > 20, "children of many tickets were read"
+    assert schemas.index("tickets") < schemas.index("ticket_audits") < schemas.index("ticket_comments")
+    audit_messages = [m["type"] for m in run.messages if m.get("stream") == "ticket_audits"]
+    assert audit_messages.index("SCHEMA") < audit_messages.index("RECORD")
