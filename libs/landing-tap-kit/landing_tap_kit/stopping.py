@@ -83,8 +83,7 @@ class StoppableTap(Tap):
 
     Mix it in before the kit's or the SDK's base: ``class TapFoo(StoppableTap, OneLineErrorTap)``. A tap whose
     streams do not derive from :class:`~landing_tap_kit.records.FastRecordStream` calls
-    ``STOP.stop_here_if_asked()`` at its own record boundaries; one whose state runs ahead of what it wrote
-    puts it back in :meth:`prepare_final_state`.
+    ``STOP.stop_here_if_asked()`` at its own record boundaries, where its state names the last record written.
     """
 
     @override
@@ -107,9 +106,6 @@ class StoppableTap(Tap):
         self.discovering = True
         return super().run_discovery()
 
-    def prepare_final_state(self) -> None:
-        """Make ``self.state`` name only what was written (a hook; the SDK's own state already does)."""
-
     def stop_now(self, signum: int, *, write_state: bool) -> t.NoReturn:
         """Final STATE (not while discovering), one line, exit 128 + signal number.
 
@@ -119,7 +115,6 @@ class StoppableTap(Tap):
         """
         if write_state and not self.discovering:  # a STATE line would corrupt the catalog on stdout
             with contextlib.suppress(Exception):  # the line and the exit status below say it stopped anyway
-                self.prepare_final_state()
                 # Always a STATE last, even one equal to the last written (which the SDK's state writer would
                 # skip): the output then ends where the run stood. The writer flushes each message.
                 self.message_writer.write_message(singer.StateMessage(value=self.state))
